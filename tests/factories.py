@@ -1,0 +1,82 @@
+"""factory-boy factories, one per model, with explicit Decimal defaults."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from valuations.models import Asset, Category, MarketSnapshot, SupplyUnlock
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("correct-horse-battery")
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"category-{n}")
+    name = factory.LazyAttribute(lambda c: c.slug.replace("-", " ").title())
+    is_stablecoin = False
+
+
+class AssetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Asset
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"coin-{n}")
+    symbol = factory.Sequence(lambda n: f"c{n}")
+    name = factory.Sequence(lambda n: f"Coin {n}")
+    price = Decimal("2")
+    circulating_supply = Decimal("1000000")
+    total_supply = Decimal("2000000")
+    max_supply = Decimal("4000000")
+    volume_24h = Decimal("500000")
+    last_updated = factory.LazyFunction(lambda: datetime(2026, 4, 30, 2, 0, tzinfo=UTC))
+    source = "coingecko"
+
+    @factory.post_generation
+    def categories(
+        self, create: bool, extracted: list[Category] | None, **kwargs: object
+    ):
+        if create and extracted:
+            self.categories.set(extracted)
+
+
+class MarketSnapshotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MarketSnapshot
+
+    asset = factory.SubFactory(AssetFactory)
+    taken_at = factory.Sequence(
+        lambda n: datetime(2026, 1, 1, tzinfo=UTC).replace(day=1 + n % 28)
+    )
+    price = Decimal("2")
+    circulating_supply = Decimal("1000000")
+    total_supply = Decimal("2000000")
+    max_supply = Decimal("4000000")
+    volume_24h = Decimal("500000")
+
+
+class SupplyUnlockFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SupplyUnlock
+
+    asset = factory.SubFactory(AssetFactory)
+    date = factory.Sequence(
+        lambda n: datetime(2026, 6, 1, tzinfo=UTC).date().replace(day=1 + n % 28)
+    )
+    amount = Decimal("100000")
+    note = "Team vesting"

@@ -1,0 +1,187 @@
+"""Pure Decimal functions for every valuation definition in PRODUCT.md.
+
+No ORM and no settings read at import time: thresholds are read when called, so
+tests can change them with pytest-django's ``settings`` fixture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.conf import settings
+
+from valuations.models import FdvBasis, Liquidity, Tier
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+
+
+class Fdv(NamedTuple):
+    value: Decimal | None
+    basis: str | None  # FdvBasis value, or None when neither supply is known
+
+
+class NextTier(NamedTuple):
+    tier: str
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class UnlockProjection:
+    date: date
+    amount: Decimal
+    circulating_supply: Decimal
+    market_cap: Decimal | None
+    tier: str
+
+
+def market_cap(
+    price: Decimal | None, circulating_supply: Decimal | None
+) -> Decimal | None:
+    """Return price × circulating supply in USD, or None when either is unknown."""
+    if price is None or circulating_supply is None:
+        return None
+    return price * circulating_supply
+
+
+def fully_diluted_valuation(
+    price: Decimal | None, max_supply: Decimal | None, total_supply: Decimal | None
+) -> Fdv:
+    """Return FDV in USD and its basis: price × max supply, else × total supply.
+
+    With neither supply known (or no price) the FDV is unknown: ``Fdv(None, None)``.
+    """
+    if price is None:
+        return Fdv(None, None)
+    if max_supply is not None:
+        return Fdv(price * max_supply, FdvBasis.MAX_SUPPLY)
+    if total_supply is not None:
+        return Fdv(price * total_supply, FdvBasis.TOTAL_SUPPLY)
+    return Fdv(None, None)
+
+
+def _ratio(numerator: Decimal | None, denominator: Decimal | None) -> Decimal | None:
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return numerator / denominator
+
+
+def dilution_ratio(fdv: Decimal | None, cap: Decimal | None) -> Decimal | None:
+    """Return FDV ÷ market cap; above 1 means tokens still to enter circulation."""
+    return _ratio(fdv, cap)
+
+
+def circulating_share(
+    circulating_supply: Decimal | None,
+    max_supply: Decimal | None,
+    total_supply: Decimal | None,
+) -> Decimal | None:
+    """Return circulating ÷ max supply (or ÷ total supply without a max), as a fraction."""
+    return _ratio(
+        circulating_supply, max_supply if max_supply is not None else total_supply
+    )
+
+
+def volume_to_market_cap(
+    volume_24h: Decimal | None, cap: Decimal | None
+) -> Decimal | None:
+    """Return 24 h volume ÷ market cap, or None without volume or a positive cap."""
+    if cap is not None and cap <= 0:
+        return None
+    return _ratio(volume_24h, cap)
+
+
+def liquidity_band(ratio: Decimal | None) -> str | None:
+    """Return the liquidity band of a volume ÷ market cap ratio.
+
+    ``high`` above 1.0, ``healthy`` from 0.1 to 1.0 inclusive, ``low`` below 0.1
+    (the cap is then unreliable: a thin order book moves the price easily).
+    """
+    if ratio is None:
+        return None
+    if ratio > settings.CAPSITE_LIQUIDITY_HIGH_ABOVE:
+        return Liquidity.HIGH
+    if ratio < settings.CAPSITE_LIQUIDITY_LOW_BELOW:
+        return Liquidity.LOW
+    return Liquidity.HEALTHY
+
+
+def tier_for(cap: Decimal | None) -> str:
+    """Return the tier of a market cap.
+
+    ``large`` ≥ $10B, ``mid`` ≥ $1B, ``small`` > 0; unknown or zero is
+    ``unranked``. A cap exactly on a boundary belongs to the upper tier.
+    """
+    if cap is None or cap <= 0:
+        return Tier.UNRANKED
+    if cap >= settings.CAPSITE_TIER_LARGE_MIN:
+        return Tier.LARGE
+    if cap >= settings.CAPSITE_TIER_MID_MIN:
+        return Tier.MID
+    return Tier.SMALL
+
+
+def next_tier(
+    price: Decimal | None, circulating_supply: Decimal | None
+) -> NextTier | None:
+    """Return the next tier up and the USD price at which the asset reaches it.
+
+    The price is the tier's lower boundary ÷ circulating supply (the boundary
+    belongs to the upper tier). None for large caps and for unranked assets,
+    which have no circulating supply to divide by.
+    """
+    cap = market_cap(price, circulating_supply)
+    tier = tier_for(cap)
+    if tier in (Tier.LARGE, Tier.UNRANKED) or not circulating_supply:
+        return None
+    if tier == Tier.MID:
+        return NextTier(
+            Tier.LARGE, settings.CAPSITE_TIER_LARGE_MIN / circulating_supply
+        )
+    return NextTier(Tier.MID, settings.CAPSITE_TIER_MID_MIN / circulating_supply)
+
+
+def total_market_cap(caps: Iterable[Decimal | None]) -> Decimal:
+    """Return the sum of the market caps of ranked assets (unknown and zero skipped)."""
+    return sum((cap for cap in caps if cap is not None and cap > 0), ZERO)
+
+
+def altcoin_market_cap(total: Decimal, bitcoin_cap: Decimal | None) -> Decimal:
+    """Return the total market cap minus Bitcoin's."""
+    return total - (bitcoin_cap or ZERO)
+
+
+def dominance(cap: Decimal | None, total: Decimal | None) -> Decimal | None:
+    """Return an asset's market cap ÷ the total market cap, as a fraction."""
+    if cap is None or cap <= 0:
+        return None
+    return _ratio(cap, total)
+
+
+def percent(fraction: Decimal | None) -> Decimal | None:
+    """Return a fraction as a percentage (0.4884 → 48.84)."""
+    return None if fraction is None else fraction * HUNDRED
+
+
+def project_unlocks(
+    price: Decimal | None,
+    circulating_supply: Decimal | None,
+    unlocks: Iterable[tuple[date, Decimal]],
+) -> list[UnlockProjection]:
+    """Return circulating supply, market cap at today's price and tier after each unlock.
+
+    Unlocks are applied cumulatively in date order to the current circulating supply.
+    """
+    circulating = circulating_supply or ZERO
+    projections = []
+    for when, amount in sorted(unlocks):
+        circulating += amount
+        cap = market_cap(price, circulating)
+        projections.append(
+            UnlockProjection(when, amount, circulating, cap, tier_for(cap))
+        )
+    return projections

@@ -1,0 +1,192 @@
+"""Assets, categories, market snapshots and supply unlocks."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+from valuations.fields import decimal_field, product_field
+
+
+class Tier(models.TextChoices):
+    LARGE = "large", "Large cap"
+    MID = "mid", "Mid cap"
+    SMALL = "small", "Small cap"
+    UNRANKED = "unranked", "Unranked"
+
+
+class Liquidity(models.TextChoices):
+    HIGH = "high", "High"
+    HEALTHY = "healthy", "Healthy"
+    LOW = "low", "Low"
+
+
+class FdvBasis(models.TextChoices):
+    MAX_SUPPLY = "max_supply", "Max supply"
+    TOTAL_SUPPLY = "total_supply", "Total supply"
+
+
+class Category(models.Model):
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=100)
+    is_stablecoin = models.BooleanField(
+        default=False,
+        help_text="Assets in this category count as cash in a portfolio's tier mix.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AssetQuerySet(models.QuerySet):
+    def ranked(self) -> AssetQuerySet:
+        """Assets with a known, positive market cap: the ones that get a rank."""
+        return self.filter(market_cap__gt=0)
+
+    def in_tier(self, tier: str) -> AssetQuerySet:
+        """Filter by tier using the indexed market cap column."""
+        from django.conf import settings
+
+        large = settings.CAPSITE_TIER_LARGE_MIN
+        mid = settings.CAPSITE_TIER_MID_MIN
+        if tier == Tier.LARGE:
+            return self.filter(market_cap__gte=large)
+        if tier == Tier.MID:
+            return self.filter(market_cap__gte=mid, market_cap__lt=large)
+        if tier == Tier.SMALL:
+            return self.filter(market_cap__gt=0, market_cap__lt=mid)
+        if tier == Tier.UNRANKED:
+            return self.filter(Q(market_cap__isnull=True) | Q(market_cap__lte=0))
+        return self.none()
+
+    def search(self, text: str) -> AssetQuerySet:
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(
+            Q(name__icontains=text) | Q(symbol__iexact=text) | Q(slug__iexact=text)
+        )
+
+
+class Asset(models.Model):
+    slug = models.SlugField(
+        max_length=200, unique=True, help_text="The provider's id, e.g. bitcoin."
+    )
+    symbol = models.CharField(max_length=40, db_index=True)
+    name = models.CharField(max_length=200, db_index=True)
+    price = decimal_field(null=True, blank=True, help_text="USD")
+    circulating_supply = decimal_field(null=True, blank=True)
+    total_supply = decimal_field(null=True, blank=True)
+    max_supply = decimal_field(null=True, blank=True)
+    volume_24h = decimal_field(null=True, blank=True, help_text="USD traded in 24 h")
+    last_updated = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=40, blank=True, default="")
+    categories = models.ManyToManyField(Category, related_name="assets", blank=True)
+    # Stored by the database so ranking, sorting and tier filters use an index.
+    market_cap = models.GeneratedField(
+        expression=F("price") * F("circulating_supply"),
+        output_field=product_field(null=True),
+        db_persist=True,
+    )
+
+    objects = AssetQuerySet.as_manager()
+
+    class Meta:
+        ordering = [F("market_cap").desc(nulls_last=True), "slug"]
+        indexes = [
+            models.Index(F("market_cap").desc(), "slug", name="asset_cap_rank_idx"),
+            models.Index(fields=["volume_24h"], name="asset_volume_idx"),
+            models.Index(fields=["price"], name="asset_price_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price__isnull=True) | Q(price__gte=0),
+                name="asset_price_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(circulating_supply__isnull=True)
+                | Q(circulating_supply__gte=0),
+                name="asset_circulating_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_supply__isnull=True) | Q(total_supply__gte=0),
+                name="asset_total_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_supply__isnull=True) | Q(max_supply__gte=0),
+                name="asset_max_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(volume_24h__isnull=True) | Q(volume_24h__gte=0),
+                name="asset_volume_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_supply__isnull=True)
+                | Q(circulating_supply__isnull=True)
+                | Q(circulating_supply__lte=F("max_supply")),
+                name="asset_circulating_within_max",
+                violation_error_message="Circulating supply cannot exceed the max supply.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.symbol.upper()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("valuations:asset-detail", kwargs={"slug": self.slug})
+
+
+class MarketSnapshot(models.Model):
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="snapshots")
+    taken_at = models.DateTimeField()
+    price = decimal_field(null=True, blank=True)
+    circulating_supply = decimal_field(null=True, blank=True)
+    total_supply = decimal_field(null=True, blank=True)
+    max_supply = decimal_field(null=True, blank=True)
+    volume_24h = decimal_field(null=True, blank=True)
+    market_cap = models.GeneratedField(
+        expression=F("price") * F("circulating_supply"),
+        output_field=product_field(null=True),
+        db_persist=True,
+    )
+
+    class Meta:
+        ordering = ["asset", "taken_at"]
+        get_latest_by = "taken_at"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asset", "taken_at"], name="snapshot_one_per_time"
+            ),
+            models.CheckConstraint(
+                condition=Q(price__isnull=True) | Q(price__gte=0),
+                name="snapshot_price_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["taken_at"], name="snapshot_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.asset.symbol.upper()} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class SupplyUnlock(models.Model):
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="unlocks")
+    date = models.DateField()
+    amount = decimal_field(help_text="Tokens entering circulation on this date.")
+    note = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["asset", "date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="unlock_amount_positive"
+            ),
+        ]
+        indexes = [models.Index(fields=["date"], name="unlock_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.asset.symbol.upper()} on {self.date}"
