@@ -77,7 +77,7 @@ def _row(raw: dict, *, position: str, keys: dict[str, str]) -> MarketRow:
     if circulating is not None and maximum is not None and circulating > maximum:
         raise ValidationError(
             {
-                "circulating_supply": f"{position}: {circulating} exceeds max supply {maximum}."
+                "circulating_supply": f"{position}: {circulating} exceeds max supply {maximum}."  # noqa: E501
             }
         )
     return MarketRow(
@@ -187,7 +187,7 @@ def apply_market_rows(rows: list[MarketRow], *, source: str) -> dict[str, int]:
 
 @transaction.atomic
 def apply_category_mapping(path: Path) -> int:
-    """Create the categories of a mapping file and set each listed asset's categories."""
+    """Create a mapping file's categories and set each listed asset's categories."""
     with path.open(encoding="utf-8") as fh:
         mapping = json.load(fh)
     for item in mapping["categories"]:

@@ -80,7 +80,7 @@ def circulating_share(
     max_supply: Decimal | None,
     total_supply: Decimal | None,
 ) -> Decimal | None:
-    """Return circulating ÷ max supply (or ÷ total supply without a max), as a fraction."""
+    """Return circulating ÷ max supply (÷ total supply without a max), as a fraction."""
     return _ratio(
         circulating_supply, max_supply if max_supply is not None else total_supply
     )
@@ -172,7 +172,7 @@ def project_unlocks(
     circulating_supply: Decimal | None,
     unlocks: Iterable[tuple[date, Decimal]],
 ) -> list[UnlockProjection]:
-    """Return circulating supply, market cap at today's price and tier after each unlock.
+    """Return circulating supply, cap at today's price and tier after each unlock.
 
     Unlocks are applied cumulatively in date order to the current circulating supply.
     """

@@ -130,7 +130,9 @@ class Asset(models.Model):
                 | Q(circulating_supply__isnull=True)
                 | Q(circulating_supply__lte=F("max_supply")),
                 name="asset_circulating_within_max",
-                violation_error_message="Circulating supply cannot exceed the max supply.",
+                violation_error_message=(
+                    "Circulating supply cannot exceed the max supply."
+                ),
             ),
         ]
 
