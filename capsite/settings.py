@@ -186,7 +186,7 @@ CAPSITE_TIER_MID_MIN = envdecimal("CAPSITE_TIER_MID_MIN", "1000000000")
 # Volume ÷ market cap liquidity bands.
 CAPSITE_LIQUIDITY_HIGH_ABOVE = envdecimal("CAPSITE_LIQUIDITY_HIGH_ABOVE", "1.0")
 CAPSITE_LIQUIDITY_LOW_BELOW = envdecimal("CAPSITE_LIQUIDITY_LOW_BELOW", "0.1")
-CAPSITE_PAGE_SIZE = int(os.environ.get("CAPSITE_PAGE_SIZE", "50"))
+CAPSITE_PAGE_SIZE = int(os.environ.get("CAPSITE_PAGE_SIZE", "100"))
 
 # Live market-data API (CoinGecko-compatible).
 MARKET_DATA_URL = os.environ.get("MARKET_DATA_URL", "https://api.coingecko.com/api/v3")

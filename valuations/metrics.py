@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_CEILING, Context, Decimal, localcontext
 from typing import NamedTuple
 
 from django.conf import settings
@@ -18,6 +18,9 @@ from valuations.models import FdvBasis, Liquidity, Tier
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
+# Products and sums of 40-digit stored values need up to 80 significant digits;
+# the default 28-digit context would round them (a wei on a 10^15 supply).
+_EXACT = Context(prec=100)
 
 
 class Fdv(NamedTuple):
@@ -45,7 +48,7 @@ def market_cap(
     """Return price × circulating supply in USD, or None when either is unknown."""
     if price is None or circulating_supply is None:
         return None
-    return price * circulating_supply
+    return _EXACT.multiply(price, circulating_supply)
 
 
 def fully_diluted_valuation(
@@ -58,9 +61,9 @@ def fully_diluted_valuation(
     if price is None:
         return Fdv(None, None)
     if max_supply is not None:
-        return Fdv(price * max_supply, FdvBasis.MAX_SUPPLY)
+        return Fdv(_EXACT.multiply(price, max_supply), FdvBasis.MAX_SUPPLY)
     if total_supply is not None:
-        return Fdv(price * total_supply, FdvBasis.TOTAL_SUPPLY)
+        return Fdv(_EXACT.multiply(price, total_supply), FdvBasis.TOTAL_SUPPLY)
     return Fdv(None, None)
 
 
@@ -139,20 +142,23 @@ def next_tier(
     if tier in (Tier.LARGE, Tier.UNRANKED) or not circulating_supply:
         return None
     if tier == Tier.MID:
-        return NextTier(
-            Tier.LARGE, settings.CAPSITE_TIER_LARGE_MIN / circulating_supply
-        )
-    return NextTier(Tier.MID, settings.CAPSITE_TIER_MID_MIN / circulating_supply)
+        upper, boundary = Tier.LARGE, settings.CAPSITE_TIER_LARGE_MIN
+    else:
+        upper, boundary = Tier.MID, settings.CAPSITE_TIER_MID_MIN
+    # Round up: a price rounded down leaves the cap a hair below the boundary.
+    with localcontext(rounding=ROUND_CEILING):
+        return NextTier(upper, boundary / circulating_supply)
 
 
 def total_market_cap(caps: Iterable[Decimal | None]) -> Decimal:
     """Return the sum of the market caps of ranked assets (unknown and zero skipped)."""
-    return sum((cap for cap in caps if cap is not None and cap > 0), ZERO)
+    with localcontext(_EXACT):
+        return sum((cap for cap in caps if cap is not None and cap > 0), ZERO)
 
 
 def altcoin_market_cap(total: Decimal, bitcoin_cap: Decimal | None) -> Decimal:
     """Return the total market cap minus Bitcoin's."""
-    return total - (bitcoin_cap or ZERO)
+    return _EXACT.subtract(total, bitcoin_cap or ZERO)
 
 
 def dominance(cap: Decimal | None, total: Decimal | None) -> Decimal | None:
@@ -179,9 +185,54 @@ def project_unlocks(
     circulating = circulating_supply or ZERO
     projections = []
     for when, amount in sorted(unlocks):
-        circulating += amount
+        circulating = _EXACT.add(circulating, amount)
         cap = market_cap(price, circulating)
         projections.append(
             UnlockProjection(when, amount, circulating, cap, tier_for(cap))
         )
     return projections
+
+
+@dataclass(frozen=True)
+class AssetFigures:
+    """Every valuation metric of one asset, as pages and the API show them."""
+
+    market_cap: Decimal | None
+    tier: str
+    fully_diluted_valuation: Decimal | None
+    fdv_basis: str | None
+    dilution_ratio: Decimal | None
+    circulating_share: Decimal | None
+    volume_to_market_cap: Decimal | None
+    liquidity: str | None
+    dominance: Decimal | None
+    next_tier: NextTier | None
+
+
+def asset_figures(
+    *,
+    price: Decimal | None,
+    circulating_supply: Decimal | None,
+    total_supply: Decimal | None,
+    max_supply: Decimal | None,
+    volume_24h: Decimal | None,
+    total_market_cap: Decimal | None,
+) -> AssetFigures:
+    """Return all of an asset's metrics from its price, supplies and volume."""
+    cap = market_cap(price, circulating_supply)
+    fdv = fully_diluted_valuation(price, max_supply, total_supply)
+    turnover = volume_to_market_cap(volume_24h, cap)
+    return AssetFigures(
+        market_cap=cap,
+        tier=tier_for(cap),
+        fully_diluted_valuation=fdv.value,
+        fdv_basis=fdv.basis,
+        dilution_ratio=dilution_ratio(fdv.value, cap),
+        circulating_share=circulating_share(
+            circulating_supply, max_supply, total_supply
+        ),
+        volume_to_market_cap=turnover,
+        liquidity=liquidity_band(turnover),
+        dominance=dominance(cap, total_market_cap),
+        next_tier=next_tier(price, circulating_supply),
+    )

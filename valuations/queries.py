@@ -217,3 +217,15 @@ def category_totals(total_market_cap: Decimal) -> list[CategoryTotal]:
         )
         for row in rows
     ]
+
+
+def figures_for(asset: Asset, total_market_cap: Decimal | None) -> metrics.AssetFigures:
+    """Return an asset's metrics from its stored price, supplies and volume."""
+    return metrics.asset_figures(
+        price=asset.price,
+        circulating_supply=asset.circulating_supply,
+        total_supply=asset.total_supply,
+        max_supply=asset.max_supply,
+        volume_24h=asset.volume_24h,
+        total_market_cap=total_market_cap,
+    )

@@ -1,6 +1,123 @@
-"""Market pages."""
+"""Market pages: the ranked market, one asset, and the calculator."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from valuations import charts, metrics, queries
+from valuations.forms import SORT_LABELS, CalculatorForm, MarketFilterForm
+from valuations.models import Asset
 
 
-def market(request): ...
-def asset_detail(request, slug): ...
-def calculator(request): ...
+def market(request: HttpRequest) -> HttpResponse:
+    """The ranked market table with totals, dominance and tier summaries."""
+    form = MarketFilterForm(request.GET, categories=MarketFilterForm.category_choices())
+    filters = form.cleaned_data if form.is_valid() else {}
+    overview = queries.market_overview()
+    table = queries.asset_table(
+        tier=filters.get("tier", ""),
+        category=filters.get("category", ""),
+        search=filters.get("q", ""),
+        sort=filters.get("sort") or "rank",
+    )
+    page = Paginator(table, settings.CAPSITE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    rows = [
+        (asset, queries.figures_for(asset, overview.total_market_cap))
+        for asset in queries.attach_ranks(list(page.object_list))
+    ]
+    context = {
+        "form": form,
+        "overview": overview,
+        "categories": queries.category_totals(overview.total_market_cap)[:8],
+        "page": page,
+        "rows": rows,
+        "tier_bar": charts.stacked_bar(
+            [(t.tier, t.label, t.share) for t in overview.tiers]
+        ),
+        "columns": _sort_columns(filters.get("sort") or "rank"),
+        "filtered": any(filters.get(key) for key in ("q", "tier", "category")),
+    }
+    return render(
+        request,
+        "valuations/market.html",
+        context,
+        status=200 if form.is_valid() else 400,
+    )
+
+
+SHORT_LABELS = {"rank": "#", "volume_to_market_cap": "Vol ÷ cap"}
+
+
+def _sort_columns(current: str) -> list[dict[str, str]]:
+    """Header links: the first click sorts big to small (rank 1 first); again flips."""
+    columns = []
+    for key, label in SORT_LABELS.items():
+        first = key if key == "rank" else f"-{key}"
+        flipped = first[1:] if first.startswith("-") else f"-{first}"
+        state = ""
+        if current in (key, f"-{key}"):
+            state = "descending" if current.startswith("-") else "ascending"
+        columns.append(
+            {
+                "key": key,
+                "label": SHORT_LABELS.get(key, label),
+                "state": state,
+                "next": flipped if current == first else first,
+            }
+        )
+    return columns
+
+
+def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every metric of one asset, its supply, history chart and unlock schedule."""
+    asset = get_object_or_404(Asset.objects.prefetch_related("categories"), slug=slug)
+    total = Asset.objects.ranked().aggregate(total=Sum("market_cap"))["total"]
+    asset.rank = queries.ranks_for([asset.pk]).get(asset.pk)
+    history = list(
+        asset.snapshots.order_by("taken_at").values_list(
+            "taken_at", "price", "market_cap"
+        )
+    )
+    unlocks = list(asset.unlocks.order_by("date"))
+    projections = metrics.project_unlocks(
+        asset.price, asset.circulating_supply, [(u.date, u.amount) for u in unlocks]
+    )
+    context = {
+        "asset": asset,
+        "figures": queries.figures_for(asset, total),
+        "price_chart": charts.line_chart([(when, price) for when, price, _ in history]),
+        "cap_chart": charts.line_chart([(when, cap) for when, _, cap in history]),
+        "history_count": len(history),
+        "unlocks": list(zip(unlocks, projections, strict=True)),
+    }
+    return render(request, "valuations/asset_detail.html", context)
+
+
+def calculator(request: HttpRequest) -> HttpResponse:
+    """Market cap, tier, FDV and liquidity from numbers typed in; submits by GET."""
+    submitted = bool(request.GET)
+    form = CalculatorForm(request.GET if submitted else None)
+    figures = None
+    if submitted and form.is_valid():
+        data = form.cleaned_data
+        figures = metrics.asset_figures(
+            price=data["price"],
+            circulating_supply=data["circulating_supply"],
+            total_supply=data["total_supply"],
+            max_supply=data["max_supply"],
+            volume_24h=data["volume_24h"],
+            total_market_cap=None,
+        )
+    status = 400 if submitted and not form.is_valid() else 200
+    return render(
+        request,
+        "valuations/calculator.html",
+        {"form": form, "figures": figures},
+        status=status,
+    )

@@ -1,0 +1,100 @@
+"""Inline SVG line charts drawn on the server: no JavaScript, no CDN."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+WIDTH = 640
+HEIGHT = 200
+PAD = 8
+MAX_MARKERS = 120
+
+
+@dataclass(frozen=True)
+class Marker:
+    x: float
+    y: float
+    when: datetime
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class LineChart:
+    points: str  # SVG polyline "x,y x,y …"
+    markers: list[Marker]  # hover targets, each with its exact value
+    low: Decimal
+    high: Decimal
+    first: Marker
+    last: Marker
+    width: int = WIDTH
+    height: int = HEIGHT
+
+    @property
+    def change(self) -> Decimal | None:
+        """Change from the first to the last point, as a fraction."""
+        if not self.first.value:
+            return None
+        return (self.last.value - self.first.value) / self.first.value
+
+
+def line_chart(series: Sequence[tuple[datetime, Decimal | None]]) -> LineChart | None:
+    """Scale a time series into SVG coordinates; None with fewer than two points.
+
+    Coordinates are floats because they are pixels; the values shown on hover
+    are the exact decimals.
+    """
+    data = [(when, value) for when, value in series if value is not None]
+    if len(data) < 2:
+        return None
+    low = min(value for _, value in data)
+    high = max(value for _, value in data)
+    start, end = data[0][0].timestamp(), data[-1][0].timestamp()
+    span_x = (end - start) or 1.0
+    span_y = float(high - low) or 1.0
+
+    def place(when: datetime, value: Decimal) -> Marker:
+        x = PAD + (when.timestamp() - start) / span_x * (WIDTH - 2 * PAD)
+        y = HEIGHT - PAD - float(value - low) / span_y * (HEIGHT - 2 * PAD)
+        return Marker(round(x, 1), round(y, 1), when, value)
+
+    placed = [place(when, value) for when, value in data]
+    step = max(1, len(placed) // MAX_MARKERS)
+    markers = placed[::step]
+    if markers[-1] is not placed[-1]:
+        markers.append(placed[-1])
+    return LineChart(
+        points=" ".join(f"{m.x},{m.y}" for m in placed),
+        markers=markers,
+        low=low,
+        high=high,
+        first=placed[0],
+        last=placed[-1],
+    )
+
+
+@dataclass(frozen=True)
+class Segment:
+    key: str
+    label: str
+    share: Decimal  # fraction of the whole
+    x: float  # left edge, percent of the bar
+    width: float  # percent of the bar
+
+
+def stacked_bar(parts: Sequence[tuple[str, str, Decimal | None]]) -> list[Segment]:
+    """Lay out (key, label, fraction) parts side by side on a 0–100 bar.
+
+    Drawn as SVG rectangles, whose geometry attributes a strict
+    Content-Security-Policy allows where inline ``style`` would be blocked.
+    """
+    segments, x = [], 0.0
+    for key, label, share in parts:
+        if not share or share <= 0:
+            continue
+        width = round(float(share) * 100, 3)
+        segments.append(Segment(key, label, share, round(x, 3), width))
+        x += width
+    return segments

@@ -1,0 +1,116 @@
+"""Template filters that format money, supplies and ratios for people."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django import template
+
+register = template.Library()
+
+_SUFFIXES = [
+    (Decimal("1e12"), "T"),
+    (Decimal("1e9"), "B"),
+    (Decimal("1e6"), "M"),
+]
+DASH = "—"
+
+
+def _as_decimal(value: object) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    except ArithmeticError:
+        return None
+
+
+def _grouped(value: Decimal, places: int) -> str:
+    quantum = Decimal(1).scaleb(-places)
+    return f"{value.quantize(quantum, rounding=ROUND_HALF_UP):,.{places}f}"
+
+
+@register.filter
+def usd(value: object) -> str:
+    """Dollars in full with separators: $20,000,000 (cents only below $1,000)."""
+    number = _as_decimal(value)
+    if number is None:
+        return DASH
+    places = 0 if abs(number) >= 1000 else 2
+    sign = "-" if number < 0 else ""
+    return f"{sign}${_grouped(abs(number), places)}"
+
+
+@register.filter
+def usd_compact(value: object) -> str:
+    """Dollars shortened for tables and cards: $1.53T, $84.97B, $20.00M."""
+    number = _as_decimal(value)
+    if number is None:
+        return DASH
+    sign = "-" if number < 0 else ""
+    magnitude = abs(number)
+    for threshold, suffix in _SUFFIXES:
+        if magnitude >= threshold:
+            return f"{sign}${_grouped(magnitude / threshold, 2)}{suffix}"
+    return usd(number)
+
+
+@register.filter
+def price(value: object) -> str:
+    """A unit price: cents from $1 up, four significant digits below ($0.000006250)."""
+    number = _as_decimal(value)
+    if number is None:
+        return DASH
+    if number == 0 or abs(number) >= 1:
+        return f"${_grouped(number, 2)}"
+    # Keep four significant digits however small the price is.
+    places = max(2, -number.adjusted() + 3)
+    return f"${_grouped(number, places)}"
+
+
+@register.filter
+def percent(value: object, places: int = 2) -> str:
+    """A fraction as a percentage: 0.4884 → 48.84 %."""
+    number = _as_decimal(value)
+    if number is None:
+        return DASH
+    return f"{_grouped(number * 100, int(places))} %"
+
+
+@register.filter
+def ratio(value: object, places: int = 2) -> str:
+    """A plain ratio with fixed decimals: 4 → 4.00."""
+    number = _as_decimal(value)
+    if number is None:
+        return DASH
+    return _grouped(number, int(places))
+
+
+@register.filter
+def amount(value: object) -> str:
+    """A token amount with separators, decimals only where they matter."""
+    number = _as_decimal(value)
+    if number is None:
+        return DASH
+    if abs(number) >= 1000 or number == number.to_integral_value():
+        return _grouped(number, 0)
+    return f"{number.normalize():,f}"
+
+
+@register.filter
+def exact(value: object) -> str:
+    """The exact stored decimal, without exponent or trailing zeros (for titles)."""
+    number = _as_decimal(value)
+    if number is None:
+        return ""
+    text = f"{number:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@register.filter
+def bar_width(value: object) -> str:
+    """A fraction as an SVG width in percent units, clipped to 0–100."""
+    number = _as_decimal(value)
+    if number is None:
+        return "0"
+    return f"{min(max(float(number) * 100, 0.0), 100.0):.3f}"
