@@ -35,6 +35,7 @@ class AssetFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Asset
         django_get_or_create = ("slug",)
+        skip_postgeneration_save = True
 
     slug = factory.Sequence(lambda n: f"coin-{n}")
     symbol = factory.Sequence(lambda n: f"c{n}")

@@ -43,6 +43,11 @@ def _number(value: Decimal | None) -> str | None:
     return None if value is None else readable_number(value)
 
 
+def _snapshot_cap(snapshot: MarketSnapshot) -> str | None:
+    # The database computes market_cap on save: an unsaved row has none to read.
+    return None if snapshot.pk is None else _usd(snapshot.market_cap)
+
+
 class TierListFilter(admin.SimpleListFilter):
     title = "tier"
     parameter_name = "tier"
@@ -81,10 +86,14 @@ class MarketSnapshotInline(admin.TabularInline):
         "total_supply",
         "max_supply",
         "volume_24h",
-        "market_cap",
+        "market_cap_usd",
     )
-    readonly_fields = ("market_cap",)
+    readonly_fields = ("market_cap_usd",)
     show_change_link = True
+
+    @admin.display(description="market cap (USD)")
+    def market_cap_usd(self, obj: MarketSnapshot) -> str | None:
+        return _snapshot_cap(obj)
 
 
 class SupplyUnlockInline(admin.TabularInline):
@@ -265,7 +274,7 @@ class MarketSnapshotAdmin(admin.ModelAdmin):
     date_hierarchy = "taken_at"
     ordering = ("-taken_at", "asset__slug")
     autocomplete_fields = ("asset",)
-    readonly_fields = ("market_cap",)
+    readonly_fields = ("market_cap_usd",)
 
     @admin.display(description="price (USD)", ordering="price")
     def price_usd(self, obj: MarketSnapshot) -> str | None:
@@ -273,7 +282,7 @@ class MarketSnapshotAdmin(admin.ModelAdmin):
 
     @admin.display(description="market cap (USD)", ordering="market_cap")
     def market_cap_usd(self, obj: MarketSnapshot) -> str | None:
-        return _usd(obj.market_cap)
+        return _snapshot_cap(obj)
 
     @admin.display(description="24 h volume (USD)", ordering="volume_24h")
     def volume_usd(self, obj: MarketSnapshot) -> str | None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from django import forms
 
 from valuations.models import Asset, MarketSnapshot, SupplyUnlock
+
+# Stored values have up to 40 digits; the default 28-digit context would round
+# them when trimming zeros, and a form saves back what it showed.
+_EXACT = Context(prec=100)
 
 # Market data fields that can never be negative, on assets and snapshots alike.
 NON_NEGATIVE_FIELDS = (
@@ -22,7 +26,15 @@ NON_NEGATIVE_FIELDS = (
 def readable_number(value: Decimal) -> str:
     """Return a Decimal with thousands separators and no trailing zeros."""
     # normalize() drops the 18 stored decimals; "f" keeps 2.1E+7 as 21,000,000.
-    return f"{value.normalize():,f}"
+    return f"{value.normalize(_EXACT):,f}"
+
+
+def _trim_initial(form: forms.ModelForm, names: tuple[str, ...]) -> None:
+    """Show stored decimals as 21000000 rather than 21000000.000000000000000000."""
+    for name in names:
+        value = form.initial.get(name)
+        if isinstance(value, Decimal):
+            form.initial[name] = value.normalize(_EXACT)
 
 
 class _MarketDataForm(forms.ModelForm):
@@ -31,6 +43,10 @@ class _MarketDataForm(forms.ModelForm):
     Checking here puts the message on the offending field; the constraints
     alone would give one error at the top of the form.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _trim_initial(self, NON_NEGATIVE_FIELDS)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -80,6 +96,10 @@ class SupplyUnlockAdminForm(forms.ModelForm):
     class Meta:
         model = SupplyUnlock
         fields = ("asset", "date", "amount", "note")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _trim_initial(self, ("amount",))
 
     def clean_amount(self) -> Decimal:
         amount = self.cleaned_data["amount"]

@@ -19,6 +19,7 @@ from tests.factories import (
     SupplyUnlockFactory,
 )
 from valuations.admin import INLINE_SNAPSHOTS
+from valuations.forms_admin import AssetAdminForm
 from valuations.models import Asset, SupplyUnlock
 
 CHANGELIST = "admin:valuations_asset_changelist"
@@ -404,3 +405,13 @@ def test_anonymous_users_are_redirected_to_the_admin_login(client: Client, db):
 
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('admin:login')}?next={url}"
+
+
+def test_asset_form_shows_stored_decimals_without_trailing_zeros_or_rounding():
+    supply = Decimal("123456789012345.123456789012345678")
+    asset = Asset(price=Decimal("2.500000000000000000"), circulating_supply=supply)
+
+    form = AssetAdminForm(instance=asset)
+
+    assert str(form.initial["price"]) == "2.5"
+    assert form.initial["circulating_supply"] == supply
