@@ -47,14 +47,16 @@ class MarketRow:
 def _decimal(value: object, field: str, position: str) -> Decimal | None:
     if value is None or value == "":
         return None
+    # Report the value as the file has it: a JSON number arrives as a Decimal.
+    text = str(value)
     try:
-        number = Decimal(str(value))
+        number = Decimal(text)
     except InvalidOperation as exc:
         raise ValidationError(
-            {field: f"{position}: {value!r} is not a number."}
+            {field: f"{position}: {text!r} is not a number."}
         ) from exc
     if not number.is_finite() or number < 0:
-        raise ValidationError({field: f"{position}: {value!r} must be zero or more."})
+        raise ValidationError({field: f"{position}: {text!r} must be zero or more."})
     return number
 
 

@@ -8,7 +8,19 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, Count, F, FloatField, Max, Q, QuerySet, Sum, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    FloatField,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.expressions import Window
 from django.db.models.functions import Cast, Coalesce, RowNumber
 
@@ -74,6 +86,11 @@ def asset_table(
         queryset = queryset.filter(market_cap__gte=min_market_cap)
     if max_market_cap is not None:
         queryset = queryset.filter(market_cap__lte=max_market_cap)
+    if sort == "-rank":
+        # Zero caps are unranked too: keep them after the ranked assets, not first.
+        unranked_last = Case(When(market_cap__gt=0, then=0), default=1)
+        cap = F("market_cap").asc(nulls_last=True)
+        return queryset.order_by(unranked_last, cap, "slug")
     key = sort.lstrip("-")
     descending = sort.startswith("-")
     if key == "rank":
@@ -228,4 +245,16 @@ def figures_for(asset: Asset, total_market_cap: Decimal | None) -> metrics.Asset
         max_supply=asset.max_supply,
         volume_24h=asset.volume_24h,
         total_market_cap=total_market_cap,
+    )
+
+
+def tier_case(cap: str = "market_cap") -> Case:
+    """A SQL expression giving the tier of the market cap in column ``cap``."""
+    large, mid = settings.CAPSITE_TIER_LARGE_MIN, settings.CAPSITE_TIER_MID_MIN
+    return Case(
+        When(**{f"{cap}__gte": large}, then=Value(Tier.LARGE.value)),
+        When(**{f"{cap}__gte": mid}, then=Value(Tier.MID.value)),
+        When(**{f"{cap}__gt": 0}, then=Value(Tier.SMALL.value)),
+        default=Value(Tier.UNRANKED.value),
+        output_field=CharField(),
     )

@@ -1,0 +1,204 @@
+"""Database guarantees of the valuation models: constraints, caps, precision."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from tests.factories import (
+    AssetFactory,
+    CategoryFactory,
+    MarketSnapshotFactory,
+    SupplyUnlockFactory,
+)
+from valuations.models import Asset
+from valuations.queries import market_overview
+
+D = Decimal
+
+pytestmark = pytest.mark.django_db
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL NUMERIC is exact"
+)
+sqlite_only = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="SQLite reads decimals through floats"
+)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"price": D("-0.01")},
+        {"circulating_supply": D("-1")},
+        {"total_supply": D("-1")},
+        {"max_supply": D("-1")},
+        {"volume_24h": D("-1")},
+        {"circulating_supply": D("21000001"), "max_supply": D("21000000")},
+    ],
+    ids=["price", "circulating", "total", "max", "volume", "circulating-above-max"],
+)
+def test_database_refuses_impossible_asset_values(values):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AssetFactory(**values)
+
+
+@pytest.mark.parametrize(
+    ("circulating", "max_supply"),
+    [(D("21000000"), D("21000000")), (D("120000000"), None), (None, D("21000000"))],
+    ids=["all-out", "no-max", "circulating-unknown"],
+)
+def test_circulating_up_to_max_supply_or_without_one_is_accepted(
+    circulating, max_supply
+):
+    asset = AssetFactory(circulating_supply=circulating, max_supply=max_supply)
+
+    assert Asset.objects.filter(pk=asset.pk).exists()
+
+
+@pytest.mark.parametrize("amount", [D("0"), D("-100")])
+def test_an_unlock_must_release_a_positive_amount(amount):
+    asset = AssetFactory()
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SupplyUnlockFactory(asset=asset, amount=amount)
+
+
+def test_one_snapshot_per_asset_and_time():
+    taken_at = datetime(2026, 4, 30, 2, 29, tzinfo=UTC)
+    snapshot = MarketSnapshotFactory(taken_at=taken_at)
+    MarketSnapshotFactory(taken_at=taken_at)  # another asset at the same time
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MarketSnapshotFactory(asset=snapshot.asset, taken_at=taken_at)
+
+
+def test_snapshot_price_cannot_be_negative():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MarketSnapshotFactory(price=D("-1"))
+
+
+@pytest.mark.parametrize(
+    ("price", "circulating", "cap"),
+    [
+        (D("40"), D("500000"), D("20000000")),
+        (D("25761"), D("19482197"), D("501880876917")),
+        (D("20"), D("50000000"), D("1000000000")),
+        (D("1"), D("0"), D("0")),
+        (None, D("500000"), None),
+        (D("40"), None, None),
+    ],
+)
+def test_stored_market_cap_is_price_times_circulating(price, circulating, cap):
+    asset = AssetFactory(price=price, circulating_supply=circulating, max_supply=None)
+    asset.refresh_from_db()
+
+    assert asset.market_cap == cap
+    assert (
+        MarketSnapshotFactory(
+            asset=asset, price=price, circulating_supply=circulating, max_supply=None
+        ).market_cap
+        == cap
+    )
+
+
+def test_stored_market_cap_follows_a_price_update():
+    asset = AssetFactory(price=D("40"), circulating_supply=D("500000"))
+
+    Asset.objects.filter(pk=asset.pk).update(price=D("2000"))
+    asset.refresh_from_db()
+
+    assert asset.market_cap == D("1000000000")
+
+
+def test_asset_and_snapshot_read_as_symbol_and_time():
+    asset = AssetFactory(symbol="btc", name="Bitcoin", slug="bitcoin")
+    snapshot = MarketSnapshotFactory(
+        asset=asset, taken_at=datetime(2026, 4, 30, 2, 29, tzinfo=UTC)
+    )
+
+    assert str(asset) == "Bitcoin (BTC)"
+    assert str(snapshot) == "BTC at 2026-04-30 02:29"
+    assert str(CategoryFactory(name="Layer 1")) == "Layer 1"
+
+
+@postgresql_only
+def test_postgresql_refuses_circulating_one_wei_above_max_supply():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AssetFactory(
+            circulating_supply=D("21000000.000000000000000001"),
+            max_supply=D("21000000"),
+        )
+
+
+PRICE = D("0.000000000123456789")
+SUPPLY = D("1234567890123456.123456789012345678")
+
+
+@postgresql_only
+def test_postgresql_keeps_18_decimals_and_supplies_past_10_to_the_15():
+    asset = AssetFactory(
+        price=PRICE,
+        circulating_supply=SUPPLY,
+        total_supply=SUPPLY,
+        max_supply=D("9999999999999999999999.999999999999999999"),
+        volume_24h=D("0.000000000000000001"),
+    )
+    asset.refresh_from_db()
+
+    assert asset.price == PRICE
+    assert asset.circulating_supply == SUPPLY
+    assert asset.total_supply == SUPPLY
+    assert asset.max_supply == D("9999999999999999999999.999999999999999999")
+    assert asset.volume_24h == D("0.000000000000000001")
+    # The exact product is 152415.787517146706584362751714678763907942; the
+    # column keeps 18 decimals.
+    assert asset.market_cap == D("152415.787517146706584363")
+
+
+@postgresql_only
+def test_postgresql_sums_market_caps_exactly():
+    AssetFactory(price=PRICE, circulating_supply=SUPPLY, max_supply=None)
+    AssetFactory(
+        price=D("76134.000000000000000001"),
+        circulating_supply=D("20022396.123456789012345678"),
+        max_supply=None,
+    )
+
+    # 152415.787517146706584363 + 1524385106463.259174665945871248
+    assert market_overview().total_market_cap == D("1524385258879.046691812652455611")
+
+
+@sqlite_only
+def test_sqlite_keeps_15_significant_digits():
+    asset = AssetFactory(
+        price=D("0.123456789012345678"),
+        circulating_supply=SUPPLY,
+        total_supply=D("20022396.123456789012345678"),
+        max_supply=None,
+    )
+    asset.refresh_from_db()
+
+    assert asset.price == D("0.123456789012346")
+    assert asset.circulating_supply == D("1234567890123460")
+    assert asset.total_supply == D("20022396.1234568")
+
+
+@sqlite_only
+def test_sqlite_keeps_prices_with_up_to_15_significant_digits_exact():
+    asset = AssetFactory(
+        price=PRICE,
+        circulating_supply=D("19482197"),
+        total_supply=D("20022396.1234567"),
+        max_supply=None,
+        volume_24h=D("43249932397.5"),
+    )
+    asset.refresh_from_db()
+
+    assert asset.price == PRICE
+    assert asset.circulating_supply == D("19482197")
+    assert asset.total_supply == D("20022396.1234567")
+    assert asset.volume_24h == D("43249932397.5")
