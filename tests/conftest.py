@@ -10,6 +10,8 @@ from tests.factories import UserFactory
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
+    # Lock-out is tested on its own (tests/test_accounts.py switches it back on).
+    settings.AXES_ENABLED = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}

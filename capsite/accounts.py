@@ -1,0 +1,71 @@
+"""Sign-up, the one account page that django.contrib.auth does not provide."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.forms import UserCreationForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+# Axes only watches authenticate(); a new account is logged in by the model
+# backend directly, and with two backends login() must be told which one.
+_MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+class SignupForm(UserCreationForm):
+    """A username, an email address for password resets, and a password twice."""
+
+    email = forms.EmailField(
+        required=True, help_text="Used only to send you a password reset link."
+    )
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username", "email")
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email already exists.")
+        return email
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """Return the `next` address when it stays on this site, else ""."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        candidate,
+        allowed_hosts={request.get_host()},
+        require_https=request.is_secure(),
+    ):
+        return candidate
+    return ""
+
+
+@sensitive_post_parameters("password1", "password2")
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    """Create an account, log it in and go to `next` (or the portfolios)."""
+    status = 200
+    if request.method == "POST":
+        form = SignupForm(request.POST)
+        if form.is_valid():
+            user = form.save()
+            login(request, user, backend=_MODEL_BACKEND)
+            return redirect(
+                _safe_next(request) or resolve_url(settings.LOGIN_REDIRECT_URL)
+            )
+        status = 400
+    else:
+        form = SignupForm()
+    return render(
+        request,
+        "registration/signup.html",
+        {"form": form, "next": _safe_next(request)},
+        status=status,
+    )
