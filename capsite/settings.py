@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
     "capsite",
     "valuations",
     "portfolios",
@@ -83,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, so it turns a lockout flagged during the view into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "capsite.urls"
@@ -92,7 +95,8 @@ ASGI_APPLICATION = "capsite.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Ahead of the apps so registration/ pages beat the admin's own copies.
+        "DIRS": [BASE_DIR / "capsite" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -134,6 +138,34 @@ AUTH_PASSWORD_VALIDATORS = [
         "NumericPasswordValidator",
     )
 ]
+
+# Accounts: Django's auth views under /accounts/, guarded by django-axes.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/portfolios/"
+LOGOUT_REDIRECT_URL = "/"
+# Lock a username from one IP address after this many failures, for 15 minutes.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+
+# Mail (password resets). Development prints messages on the console.
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "DJANGO_DEFAULT_FROM_EMAIL", "capsite <noreply@localhost>"
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -191,3 +223,8 @@ CAPSITE_PAGE_SIZE = int(os.environ.get("CAPSITE_PAGE_SIZE", "100"))
 # Live market-data API (CoinGecko-compatible).
 MARKET_DATA_URL = os.environ.get("MARKET_DATA_URL", "https://api.coingecko.com/api/v3")
 MARKET_DATA_API_KEY = os.environ.get("MARKET_DATA_API_KEY", "")
+
+# Portfolio risk flags.
+CAPSITE_RISK_DILUTION_ABOVE = envdecimal("CAPSITE_RISK_DILUTION_ABOVE", "2")
+CAPSITE_RISK_UNLOCK_DAYS = int(os.environ.get("CAPSITE_RISK_UNLOCK_DAYS", "30"))
+CAPSITE_RISK_CONCENTRATION_ABOVE = envdecimal("CAPSITE_RISK_CONCENTRATION_ABOVE", "50")

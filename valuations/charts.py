@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 WIDTH = 640
@@ -17,7 +17,7 @@ MAX_MARKERS = 120
 class Marker:
     x: float
     y: float
-    when: datetime
+    when: date | datetime
     value: Decimal
 
 
@@ -40,7 +40,15 @@ class LineChart:
         return (self.last.value - self.first.value) / self.first.value
 
 
-def line_chart(series: Sequence[tuple[datetime, Decimal | None]]) -> LineChart | None:
+def _seconds(when: date | datetime) -> float:
+    if not isinstance(when, datetime):
+        when = datetime(when.year, when.month, when.day, tzinfo=UTC)
+    return when.timestamp()
+
+
+def line_chart(
+    series: Sequence[tuple[date | datetime, Decimal | None]],
+) -> LineChart | None:
     """Scale a time series into SVG coordinates; None with fewer than two points.
 
     Coordinates are floats because they are pixels; the values shown on hover
@@ -51,12 +59,12 @@ def line_chart(series: Sequence[tuple[datetime, Decimal | None]]) -> LineChart |
         return None
     low = min(value for _, value in data)
     high = max(value for _, value in data)
-    start, end = data[0][0].timestamp(), data[-1][0].timestamp()
+    start, end = _seconds(data[0][0]), _seconds(data[-1][0])
     span_x = (end - start) or 1.0
     span_y = float(high - low) or 1.0
 
     def place(when: datetime, value: Decimal) -> Marker:
-        x = PAD + (when.timestamp() - start) / span_x * (WIDTH - 2 * PAD)
+        x = PAD + (_seconds(when) - start) / span_x * (WIDTH - 2 * PAD)
         y = HEIGHT - PAD - float(value - low) / span_y * (HEIGHT - 2 * PAD)
         return Marker(round(x, 1), round(y, 1), when, value)
 

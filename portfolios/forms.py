@@ -1,0 +1,178 @@
+"""Forms for portfolios, transactions, CSV import and the rebalancing plan."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.db.models import Q
+
+from portfolios.models import Portfolio, Transaction
+from valuations.diversification import PRESETS, RebalanceMode
+from valuations.fields import DECIMAL_PLACES, MAX_DIGITS
+from valuations.models import Asset
+
+CUSTOM = "custom"
+PRESET_CHOICES = [(name, name.title()) for name in PRESETS] + [(CUSTOM, "Custom")]
+TARGET_FIELDS = ("target_large", "target_mid", "target_small", "target_stable")
+
+
+def _amount(label: str, **kwargs: Any) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        min_value=Decimal(0),
+        max_digits=MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        **kwargs,
+    )
+
+
+def preset_of(portfolio: Portfolio) -> str:
+    """Return the preset whose weights the portfolio's target matches, or custom."""
+    for name, target in PRESETS.items():
+        if all(
+            getattr(portfolio, f"target_{b}") == getattr(target, b) for b in _BUCKETS
+        ):
+            return name
+    return CUSTOM
+
+
+_BUCKETS = ("large", "mid", "small", "stable")
+
+
+class PortfolioForm(forms.ModelForm):
+    preset = forms.ChoiceField(
+        label="Target mix",
+        choices=PRESET_CHOICES,
+        initial="balanced",
+        help_text="A preset fills the weights below; choose Custom to set your own.",
+    )
+
+    class Meta:
+        model = Portfolio
+        fields = ("name", "description", *TARGET_FIELDS, "tolerance")
+        labels = {
+            "target_large": "Large cap %",
+            "target_mid": "Mid cap %",
+            "target_small": "Small cap %",
+            "target_stable": "Stablecoins %",
+            "tolerance": "Tolerance band (± points)",
+        }
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["preset"].initial = preset_of(self.instance)
+        for name in TARGET_FIELDS:
+            self.fields[name].required = False
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        preset = data.get("preset")
+        if preset in PRESETS:
+            for bucket in _BUCKETS:
+                data[f"target_{bucket}"] = getattr(PRESETS[preset], bucket)
+            return data
+        missing = [name for name in TARGET_FIELDS if data.get(name) is None]
+        for name in missing:
+            self.add_error(name, "Give a weight for a custom mix (0 is fine).")
+        if not missing and not self.errors:
+            total = sum(data[name] for name in TARGET_FIELDS)
+            if total != 100:
+                raise forms.ValidationError(
+                    f"Target weights must add up to 100 %; these add up to {total:g} %."
+                )
+        return data
+
+    def _post_clean(self) -> None:
+        # Copy preset weights onto the instance before model validation runs.
+        for name in TARGET_FIELDS:
+            if self.cleaned_data.get(name) is not None:
+                setattr(self.instance, name, self.cleaned_data[name])
+        super()._post_clean()
+
+
+class AssetChoiceField(forms.CharField):
+    """An asset typed as its id (bitcoin), symbol (BTC) or exact name."""
+
+    def clean(self, value: Any) -> Asset:
+        text = super().clean(value).strip()
+        matches = list(
+            Asset.objects.filter(
+                Q(slug__iexact=text) | Q(symbol__iexact=text) | Q(name__iexact=text)
+            ).order_by("slug")[:6]
+        )
+        exact = [a for a in matches if a.slug.lower() == text.lower()]
+        if exact:
+            return exact[0]
+        if not matches:
+            raise forms.ValidationError(
+                f"No asset called “{text}”. Search by id, symbol or name."
+            )
+        if len(matches) > 1:
+            options = ", ".join(a.slug for a in matches)
+            raise forms.ValidationError(
+                f"“{text}” matches several assets ({options}); type the id instead."
+            )
+        return matches[0]
+
+
+class TransactionForm(forms.Form):
+    asset = AssetChoiceField(
+        label="Asset",
+        max_length=200,
+        widget=forms.TextInput(attrs={"list": "asset-options", "autocomplete": "off"}),
+        help_text="Id, symbol or name, e.g. bitcoin or BTC.",
+    )
+    kind = forms.ChoiceField(label="Type", choices=Transaction.Kind.choices)
+    quantity = _amount("Quantity")
+    unit_price = _amount("Unit price (USD)")
+    fee = _amount("Fee (USD)", required=False, initial=Decimal(0))
+    executed_at = forms.DateTimeField(
+        label="Date and time (UTC)",
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+        ),
+    )
+    note = forms.CharField(label="Note", max_length=200, required=False)
+
+    def clean_quantity(self) -> Decimal:
+        quantity = self.cleaned_data["quantity"]
+        if quantity <= 0:
+            raise forms.ValidationError("Quantity must be more than zero.")
+        return quantity
+
+    def clean_fee(self) -> Decimal:
+        return self.cleaned_data.get("fee") or Decimal(0)
+
+    @classmethod
+    def initial_for(cls, tx: Transaction) -> dict[str, Any]:
+        return {
+            "asset": tx.asset.slug,
+            "kind": tx.kind,
+            "quantity": tx.quantity.normalize(),
+            "unit_price": tx.unit_price.normalize(),
+            "fee": tx.fee.normalize(),
+            "executed_at": tx.executed_at,
+            "note": tx.note,
+        }
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Header: executed_at,asset,kind,quantity,unit_price,fee,note",
+    )
+
+
+class RebalanceForm(forms.Form):
+    mode = forms.ChoiceField(
+        label="Mode",
+        choices=RebalanceMode.choices,
+        initial=RebalanceMode.FULL,
+        required=False,
+    )
+    cash = _amount("New cash (USD)", required=False, initial=Decimal(0))

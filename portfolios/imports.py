@@ -1,0 +1,175 @@
+"""CSV export and import of a portfolio's transactions, in one shared format."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.dateparse import parse_datetime
+
+from portfolios import services
+from portfolios.models import Portfolio, Transaction
+from valuations.models import Asset
+
+COLUMNS = ["executed_at", "asset", "kind", "quantity", "unit_price", "fee", "note"]
+REQUIRED = {"executed_at", "asset", "kind", "quantity", "unit_price"}
+MAX_ROWS = 10_000
+
+
+def export_rows(portfolio: Portfolio) -> Iterator[list[str]]:
+    """Yield the CSV header and one row per transaction, oldest first."""
+    yield COLUMNS
+    ledger = (
+        Transaction.objects.filter(portfolio=portfolio)
+        .select_related("asset")
+        .order_by("executed_at", "pk")
+    )
+    for tx in ledger.iterator(chunk_size=1000):
+        yield [
+            tx.executed_at.isoformat(),
+            tx.asset.slug,
+            tx.kind,
+            _plain(tx.quantity),
+            _plain(tx.unit_price),
+            _plain(tx.fee),
+            tx.note,
+        ]
+
+
+def _plain(value: Decimal) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@dataclass
+class RowError:
+    line: int
+    field: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _decimal(raw: str, name: str, line: int, errors: list[RowError]) -> Decimal | None:
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        errors.append(RowError(line, name, f"“{raw}” is not a number."))
+        return None
+    if not value.is_finite():
+        errors.append(RowError(line, name, f"“{raw}” is not a number."))
+        return None
+    return value
+
+
+def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
+    """Validate every row of a transactions CSV, then record all of them or none.
+
+    Every bad row is reported with its line number, column and reason; any bad
+    row, or a sell beyond the holding anywhere in the ledger, applies nothing.
+    """
+    report = ImportReport()
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [name.strip() for name in (reader.fieldnames or [])]
+    missing = REQUIRED - set(header)
+    if missing:
+        report.errors.append(
+            RowError(1, "header", f"Missing column(s): {', '.join(sorted(missing))}.")
+        )
+        return report
+    raw_rows = list(reader)
+    report.rows = len(raw_rows)
+    if not raw_rows:
+        report.errors.append(RowError(1, "file", "The file has a header but no rows."))
+        return report
+    if len(raw_rows) > MAX_ROWS:
+        report.errors.append(
+            RowError(1, "file", f"At most {MAX_ROWS:,} rows per file.")
+        )
+        return report
+    slugs = {(row.get("asset") or "").strip() for row in raw_rows}
+    assets = Asset.objects.in_bulk(slugs, field_name="slug")
+    kinds = set(Transaction.Kind.values)
+    parsed: list[dict[str, Any]] = []
+    for line, raw in enumerate(raw_rows, 2):
+        row = {key.strip(): (value or "") for key, value in raw.items() if key}
+        errors: list[RowError] = []
+        asset = assets.get(row["asset"].strip())
+        if asset is None:
+            errors.append(
+                RowError(line, "asset", f"Unknown asset id “{row['asset']}”.")
+            )
+        kind = row["kind"].strip()
+        if kind not in kinds:
+            errors.append(
+                RowError(
+                    line, "kind", f"“{kind}” is not one of {', '.join(sorted(kinds))}."
+                )
+            )
+        executed_at = parse_datetime(row["executed_at"].strip())
+        if executed_at is None:
+            errors.append(
+                RowError(
+                    line,
+                    "executed_at",
+                    f"“{row['executed_at']}” is not an ISO 8601 time.",
+                )
+            )
+        elif executed_at.tzinfo is None:
+            errors.append(
+                RowError(
+                    line,
+                    "executed_at",
+                    "Give a time zone, e.g. 2024-01-31T12:00:00+00:00.",
+                )
+            )
+        quantity = _decimal(row["quantity"], "quantity", line, errors)
+        unit_price = _decimal(row["unit_price"], "unit_price", line, errors)
+        fee = _decimal(row.get("fee") or "0", "fee", line, errors)
+        if quantity is not None and quantity <= 0:
+            errors.append(
+                RowError(line, "quantity", "Quantity must be more than zero.")
+            )
+        if unit_price is not None and unit_price < 0:
+            errors.append(
+                RowError(line, "unit_price", "Unit price must be zero or more.")
+            )
+        if fee is not None and fee < 0:
+            errors.append(RowError(line, "fee", "Fee must be zero or more."))
+        if errors:
+            report.errors.extend(errors)
+            continue
+        parsed.append(
+            {
+                "asset": asset,
+                "kind": kind,
+                "quantity": quantity,
+                "unit_price": unit_price,
+                "fee": fee,
+                "executed_at": executed_at,
+                "note": row.get("note", "").strip()[:200],
+            }
+        )
+    if report.errors:
+        return report
+    try:
+        report.created = services.record_transactions(portfolio=portfolio, rows=parsed)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            for message in messages:
+                report.errors.append(RowError(0, name, message))
+    return report

@@ -1,0 +1,195 @@
+"""Portfolios, their transaction ledger, and the holdings derived from it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+from valuations.fields import decimal_field
+from valuations.models import Asset
+
+
+def _percent_field(**kwargs: object) -> models.DecimalField:
+    return models.DecimalField(max_digits=5, decimal_places=2, **kwargs)
+
+
+class PortfolioQuerySet(models.QuerySet):
+    def owned_by(self, user: settings.AUTH_USER_MODEL) -> PortfolioQuerySet:
+        """Scope before lookup: another user's portfolio is then simply not found."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(owner=user)
+
+
+class Portfolio(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portfolios"
+    )
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True, default="")
+    # Target mix in percent; unranked assets always have a target of 0.
+    target_large = _percent_field(default=Decimal("50"))
+    target_mid = _percent_field(default=Decimal("30"))
+    target_small = _percent_field(default=Decimal("15"))
+    target_stable = _percent_field(default=Decimal("5"))
+    tolerance = _percent_field(
+        default=Decimal("5"),
+        help_text="Drift allowed either side, in percentage points.",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = PortfolioQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"],
+                name="portfolio_name_unique_per_owner",
+                violation_error_message="You already have a portfolio with this name.",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    target_large__gte=0,
+                    target_mid__gte=0,
+                    target_small__gte=0,
+                    target_stable__gte=0,
+                ),
+                name="portfolio_targets_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    target_large=100
+                    - F("target_mid")
+                    - F("target_small")
+                    - F("target_stable")
+                ),
+                name="portfolio_targets_sum_to_100",
+                violation_error_message="Target weights must add up to 100 %.",
+            ),
+            models.CheckConstraint(
+                condition=Q(tolerance__gte=0, tolerance__lte=100),
+                name="portfolio_tolerance_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("portfolios:detail", kwargs={"pk": self.pk})
+
+    @property
+    def target(self) -> dict[str, Decimal]:
+        return {
+            "large": self.target_large,
+            "mid": self.target_mid,
+            "small": self.target_small,
+            "stable": self.target_stable,
+        }
+
+
+class Transaction(models.Model):
+    class Kind(models.TextChoices):
+        BUY = "buy", "Buy"
+        SELL = "sell", "Sell"
+        TRANSFER_IN = "transfer_in", "Transfer in"
+        TRANSFER_OUT = "transfer_out", "Transfer out"
+
+    INFLOWS = (Kind.BUY, Kind.TRANSFER_IN)
+    OUTFLOWS = (Kind.SELL, Kind.TRANSFER_OUT)
+
+    portfolio = models.ForeignKey(
+        Portfolio, on_delete=models.CASCADE, related_name="transactions"
+    )
+    asset = models.ForeignKey(
+        Asset, on_delete=models.PROTECT, related_name="transactions"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    quantity = decimal_field()
+    unit_price = decimal_field(help_text="USD per unit")
+    fee = decimal_field(default=Decimal(0), help_text="USD")
+    executed_at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True, default="")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-executed_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["portfolio", "asset", "executed_at"], name="tx_ledger_order_idx"
+            ),
+            models.Index(
+                fields=["portfolio", "-executed_at"], name="tx_portfolio_time_idx"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0),
+                name="tx_quantity_positive",
+                violation_error_message="Quantity must be more than zero.",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0),
+                name="tx_price_not_negative",
+                violation_error_message="Unit price must be zero or more.",
+            ),
+            models.CheckConstraint(
+                condition=Q(fee__gte=0),
+                name="tx_fee_not_negative",
+                violation_error_message="Fee must be zero or more.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["buy", "sell", "transfer_in", "transfer_out"]),
+                name="tx_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.quantity} {self.asset.symbol.upper()}"
+
+    @property
+    def is_outflow(self) -> bool:
+        return self.kind in self.OUTFLOWS
+
+    @property
+    def gross(self) -> Decimal:
+        """Quantity × unit price in USD, fee excluded."""
+        return self.quantity * self.unit_price
+
+
+class Holding(models.Model):
+    """One asset's position in a portfolio, rebuilt from the ledger on every write.
+
+    Average-cost figures depend on the order of trades, so they cannot be a plain
+    SUM; keeping them here lets every read be a single indexed query.
+    """
+
+    portfolio = models.ForeignKey(
+        Portfolio, on_delete=models.CASCADE, related_name="holdings"
+    )
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="holdings")
+    quantity = decimal_field()
+    cost_basis = decimal_field(
+        help_text="USD cost of the units held (average-cost method)"
+    )
+    realized_pnl = decimal_field(help_text="USD realised on sells")
+
+    class Meta:
+        ordering = ["portfolio", "asset"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["portfolio", "asset"], name="holding_one_per_asset"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0), name="holding_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} {self.asset.symbol.upper()} in {self.portfolio}"

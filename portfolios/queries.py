@@ -1,0 +1,274 @@
+"""Portfolio reads: holdings with values and weights, list summaries, and history."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber, TruncDate
+
+from portfolios.models import Holding, Portfolio, Transaction
+from valuations import metrics
+from valuations.models import Asset, Category, MarketSnapshot, SupplyUnlock
+from valuations.queries import tier_case
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+BUCKETS = ("large", "mid", "small", "stable", "unranked")
+
+
+def is_stablecoin(asset_ref: str = "asset_id") -> Exists:
+    """SQL: does the asset belong to a stablecoin category?"""
+    return Exists(
+        Category.objects.filter(assets=OuterRef(asset_ref), is_stablecoin=True)
+    )
+
+
+def bucket_case(cap: str, stable: str) -> Case:
+    """SQL: the portfolio bucket, ``stable`` for stablecoins whatever their cap."""
+    return Case(
+        When(**{stable: True}, then=Value("stable")),
+        default=tier_case(cap),
+        output_field=CharField(),
+    )
+
+
+@dataclass
+class HoldingRow:
+    asset_slug: str
+    asset_name: str
+    symbol: str
+    quantity: Decimal
+    price: Decimal | None
+    value: Decimal
+    weight: Decimal  # percent of the portfolio's value, 0–100
+    tier: str
+    bucket: str
+    is_stablecoin: bool
+    cost_basis: Decimal
+    unrealized_pnl: Decimal | None
+    realized_pnl: Decimal
+    figures: metrics.AssetFigures
+    next_unlock_date: date | None
+    next_unlock_amount: Decimal | None
+
+
+@dataclass
+class Holdings:
+    rows: list[HoldingRow]  # open positions, largest value first
+    total_value: Decimal
+    total_cost: Decimal
+    unrealized_pnl: Decimal
+    realized_pnl: Decimal  # includes positions since closed
+
+
+def holdings(portfolio: Portfolio, *, today: date) -> Holdings:
+    """Return the portfolio's positions valued at current prices, in one query.
+
+    Value is quantity × price; weight is value ÷ portfolio value in percent; an
+    asset without a price is worth 0 and keeps its tier ``unranked``.
+    """
+    upcoming = SupplyUnlock.objects.filter(
+        asset=OuterRef("asset_id"), date__gte=today
+    ).order_by("date")
+    queryset = (
+        Holding.objects.filter(portfolio=portfolio)
+        .select_related("asset")
+        .annotate(
+            value=F("quantity") * F("asset__price"),
+            stable=is_stablecoin(),
+            unlock_date=Subquery(upcoming.values("date")[:1]),
+            unlock_amount=Subquery(upcoming.values("amount")[:1]),
+        )
+        .order_by(F("value").desc(nulls_last=True), "asset__slug")
+    )
+    records = list(queryset)
+    total = sum((r.value or ZERO for r in records if r.quantity > 0), ZERO)
+    rows = []
+    for record in records:
+        if record.quantity <= 0:
+            continue
+        asset = record.asset
+        value = record.value or ZERO
+        figures = metrics.asset_figures(
+            price=asset.price,
+            circulating_supply=asset.circulating_supply,
+            total_supply=asset.total_supply,
+            max_supply=asset.max_supply,
+            volume_24h=asset.volume_24h,
+            total_market_cap=None,
+        )
+        rows.append(
+            HoldingRow(
+                asset_slug=asset.slug,
+                asset_name=asset.name,
+                symbol=asset.symbol,
+                quantity=record.quantity,
+                price=asset.price,
+                value=value,
+                weight=value / total * HUNDRED if total else ZERO,
+                tier=figures.tier,
+                bucket="stable" if record.stable else figures.tier,
+                is_stablecoin=record.stable,
+                cost_basis=record.cost_basis,
+                unrealized_pnl=value - record.cost_basis
+                if asset.price is not None
+                else None,
+                realized_pnl=record.realized_pnl,
+                figures=figures,
+                next_unlock_date=record.unlock_date,
+                next_unlock_amount=record.unlock_amount,
+            )
+        )
+    cost = sum((row.cost_basis for row in rows), ZERO)
+    return Holdings(
+        rows=rows,
+        total_value=total,
+        total_cost=cost,
+        unrealized_pnl=sum((r.unrealized_pnl or ZERO for r in rows), ZERO),
+        realized_pnl=sum((r.realized_pnl for r in records), ZERO),
+    )
+
+
+def bucket_values(portfolios: list[Portfolio]) -> dict[int, dict[str, Decimal]]:
+    """Return value per bucket for each portfolio, in one grouped query."""
+    rows = (
+        Holding.objects.filter(portfolio__in=portfolios, quantity__gt=0)
+        .annotate(
+            stable=is_stablecoin(), bucket=bucket_case("asset__market_cap", "stable")
+        )
+        .values("portfolio_id", "bucket")
+        .annotate(value=Sum(F("quantity") * F("asset__price")))
+        .order_by()
+    )
+    result: dict[int, dict[str, Decimal]] = {
+        p.pk: dict.fromkeys(BUCKETS, ZERO) for p in portfolios
+    }
+    for row in rows:
+        result[row["portfolio_id"]][row["bucket"]] += row["value"] or ZERO
+    return result
+
+
+@dataclass
+class HistoryPoint:
+    date: date
+    value: Decimal
+    weights: dict[str, Decimal]  # bucket → percent
+
+
+def history_end(portfolio: Portfolio) -> date | None:
+    """Return the date of the newest snapshot of any asset the portfolio traded."""
+    traded = Transaction.objects.filter(portfolio=portfolio).values("asset_id")
+    newest = MarketSnapshot.objects.filter(asset_id__in=traded).aggregate(
+        at=Max("taken_at")
+    )
+    return newest["at"].date() if newest["at"] else None
+
+
+def value_history(
+    portfolio: Portfolio, *, start: date | None, end: date
+) -> list[HistoryPoint]:
+    """Return the portfolio's value and bucket weights per day, in one query.
+
+    Each day values the quantity held at that day's snapshot time (the ledger
+    summed up to then) at that snapshot's price, bucketed by that day's tier:
+    the mix shows caps as they were. The last snapshot of an asset per day is
+    used; days with no snapshot of an asset leave it out.
+    """
+    signed = Case(
+        When(kind__in=Transaction.INFLOWS, then=F("quantity")),
+        default=-F("quantity"),
+    )
+    held = (
+        Transaction.objects.filter(
+            portfolio=portfolio,
+            asset=OuterRef("asset_id"),
+            executed_at__lte=OuterRef("taken_at"),
+        )
+        .values("asset_id")
+        .annotate(total=Sum(signed))
+        .values("total")
+    )
+    last_of_day = (
+        MarketSnapshot.objects.filter(
+            asset=OuterRef("asset_id"), taken_at__date=OuterRef("day")
+        )
+        .order_by("-taken_at")
+        .values("taken_at")[:1]
+    )
+    snapshots = MarketSnapshot.objects.filter(
+        asset_id__in=Transaction.objects.filter(portfolio=portfolio).values("asset_id"),
+        taken_at__date__lte=end,
+    )
+    if start is not None:
+        snapshots = snapshots.filter(taken_at__date__gte=start)
+    rows = (
+        snapshots.annotate(day=TruncDate("taken_at"))
+        .filter(taken_at=Subquery(last_of_day))
+        .annotate(
+            held=Subquery(held),
+            stable=is_stablecoin(),
+            bucket=bucket_case("market_cap", "stable"),
+        )
+        .filter(held__gt=0)
+        .values("day", "bucket")
+        .annotate(value=Sum(F("held") * F("price")))
+        .order_by("day")
+    )
+    per_day: dict[date, dict[str, Decimal]] = defaultdict(
+        lambda: dict.fromkeys(BUCKETS, ZERO)
+    )
+    for row in rows:
+        per_day[row["day"]][row["bucket"]] += row["value"] or ZERO
+    points = []
+    for day, values in per_day.items():
+        total = sum(values.values(), ZERO)
+        weights = {
+            b: (v / total * HUNDRED if total else ZERO) for b, v in values.items()
+        }
+        points.append(HistoryPoint(day, total, weights))
+    return points
+
+
+def largest_in_buckets(
+    buckets: list[str], *, per_bucket: int = 3
+) -> dict[str, list[str]]:
+    """Return the slugs of the largest assets of each bucket, in one query.
+
+    Stablecoins fill the ``stable`` bucket and are left out of the tiers.
+    """
+    ranked = (
+        Asset.objects.ranked()
+        .annotate(
+            stable=is_stablecoin("pk"), bucket=bucket_case("market_cap", "stable")
+        )
+        .filter(bucket__in=buckets)
+        .annotate(
+            position=Window(
+                RowNumber(),
+                partition_by=[F("bucket")],
+                order_by=[F("market_cap").desc(), F("slug").asc()],
+            )
+        )
+        .filter(position__lte=per_bucket)
+        .order_by("bucket", "position")
+    )
+    result: dict[str, list[str]] = {bucket: [] for bucket in buckets}
+    for slug, bucket in ranked.values_list("slug", "bucket"):
+        result[bucket].append(slug)
+    return result

@@ -1,0 +1,227 @@
+"""The ledger: every write to a portfolio's transactions, and its holdings rebuild."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal, localcontext
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from portfolios.models import Holding, Portfolio, Transaction
+from valuations.fields import DECIMAL_PLACES
+from valuations.models import Asset
+
+ZERO = Decimal(0)
+QUANTUM = Decimal(1).scaleb(-DECIMAL_PLACES)
+TRANSACTION_FIELDS = (
+    "asset",
+    "kind",
+    "quantity",
+    "unit_price",
+    "fee",
+    "executed_at",
+    "note",
+)
+
+
+def _lock(portfolio: Portfolio) -> Portfolio:
+    """Lock the portfolio row so concurrent ledger writes to it run one at a time.
+
+    On PostgreSQL the second writer waits here and then sees the first's rows;
+    SQLite serialises writers with its database lock.
+    """
+    return Portfolio.objects.select_for_update().get(pk=portfolio.pk)
+
+
+@transaction.atomic
+def create_portfolio(*, owner: AbstractBaseUser, **fields: Any) -> Portfolio:
+    """Create a portfolio after validating name uniqueness and the target mix."""
+    portfolio = Portfolio(owner=owner, **fields)
+    portfolio.full_clean()
+    portfolio.save()
+    return portfolio
+
+
+@transaction.atomic
+def update_portfolio(*, portfolio: Portfolio, **fields: Any) -> Portfolio:
+    """Change a portfolio's name, description, target mix or tolerance."""
+    for name, value in fields.items():
+        setattr(portfolio, name, value)
+    portfolio.full_clean()
+    portfolio.save()
+    return portfolio
+
+
+@transaction.atomic
+def delete_portfolio(*, portfolio: Portfolio) -> None:
+    """Delete a portfolio with its ledger and holdings."""
+    _lock(portfolio)
+    portfolio.holdings.all().delete()
+    portfolio.delete()
+
+
+@transaction.atomic
+def record_transaction(
+    *,
+    portfolio: Portfolio,
+    asset: Asset,
+    kind: str,
+    quantity: Decimal,
+    unit_price: Decimal,
+    fee: Decimal = ZERO,
+    executed_at: datetime,
+    note: str = "",
+) -> Transaction:
+    """Append a ledger entry; refuse an outflow beyond what is held at its time."""
+    _lock(portfolio)
+    tx = Transaction(
+        portfolio=portfolio,
+        asset=asset,
+        kind=kind,
+        quantity=quantity,
+        unit_price=unit_price,
+        fee=fee,
+        executed_at=executed_at,
+        note=note,
+    )
+    tx.full_clean()
+    tx.save()
+    rebuild_holdings(portfolio=portfolio, asset_ids={asset.pk}, changed=tx)
+    return tx
+
+
+@transaction.atomic
+def record_transactions(*, portfolio: Portfolio, rows: list[dict[str, Any]]) -> int:
+    """Append many entries at once (imports): all are written, or none.
+
+    Each row is validated alone first; then the holdings of every touched asset
+    are rebuilt once, which refuses the batch if any holding would go negative.
+    """
+    _lock(portfolio)
+    entries = []
+    errors: dict[str, list[str]] = {}
+    for position, row in enumerate(rows, 1):
+        tx = Transaction(portfolio=portfolio, **row)
+        try:
+            tx.full_clean()
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, []).extend(
+                    f"row {position}: {m}" for m in messages
+                )
+        entries.append(tx)
+    if errors:
+        raise ValidationError(errors)
+    Transaction.objects.bulk_create(entries, batch_size=500)
+    rebuild_holdings(portfolio=portfolio, asset_ids={tx.asset_id for tx in entries})
+    return len(entries)
+
+
+@transaction.atomic
+def update_transaction(*, tx: Transaction, **changes: Any) -> Transaction:
+    """Edit a ledger entry; refuse it if any holding would go negative at any time."""
+    _lock(tx.portfolio)
+    unknown = set(changes) - set(TRANSACTION_FIELDS)
+    if unknown:
+        raise ValueError(f"Cannot change {', '.join(sorted(unknown))}")
+    before = tx.asset_id
+    for name, value in changes.items():
+        setattr(tx, name, value)
+    tx.full_clean()
+    tx.save()
+    rebuild_holdings(
+        portfolio=tx.portfolio, asset_ids={before, tx.asset_id}, changed=tx
+    )
+    return tx
+
+
+@transaction.atomic
+def delete_transaction(*, tx: Transaction) -> None:
+    """Delete a ledger entry; refuse it if a later outflow would exceed the holding."""
+    _lock(tx.portfolio)
+    portfolio, asset_id = tx.portfolio, tx.asset_id
+    tx.delete()
+    rebuild_holdings(portfolio=portfolio, asset_ids={asset_id}, deleting=True)
+
+
+def rebuild_holdings(
+    *,
+    portfolio: Portfolio,
+    asset_ids: Iterable[int],
+    changed: Transaction | None = None,
+    deleting: bool = False,
+) -> None:
+    """Replay the ledger of the given assets in time order and store their holdings.
+
+    Average-cost method: buys and transfers in add quantity × price + fee to the
+    cost; a sell or transfer out removes its share of the cost at the average;
+    a sell realises proceeds − fee − cost removed; a transfer-out fee is a
+    realised loss. Raises ValidationError, rolling back the caller's write, if an
+    outflow ever exceeds the quantity held at its time. One read and one write
+    query whatever the number of transactions.
+    """
+    asset_ids = set(asset_ids)
+    ledger = (
+        Transaction.objects.filter(portfolio=portfolio, asset_id__in=asset_ids)
+        .select_related("asset")
+        .order_by("asset_id", "executed_at", "pk")
+    )
+    state: dict[int, list[Decimal]] = {}
+    with localcontext() as ctx:
+        ctx.prec = 60
+        for tx in ledger:
+            held, cost, realized = state.get(tx.asset_id, [ZERO, ZERO, ZERO])
+            if tx.kind in Transaction.INFLOWS:
+                held, cost = (
+                    held + tx.quantity,
+                    cost + tx.quantity * tx.unit_price + tx.fee,
+                )
+            else:
+                if tx.quantity > held:
+                    _refuse(tx, held, changed=changed, deleting=deleting)
+                removed = cost if tx.quantity == held else cost * tx.quantity / held
+                held, cost = held - tx.quantity, cost - removed
+                if tx.kind == Transaction.Kind.SELL:
+                    realized += tx.quantity * tx.unit_price - tx.fee - removed
+                else:
+                    realized -= tx.fee
+            state[tx.asset_id] = [held, cost, realized]
+    Holding.objects.bulk_create(
+        [
+            Holding(
+                portfolio=portfolio,
+                asset_id=asset_id,
+                quantity=held,
+                cost_basis=cost.quantize(QUANTUM),
+                realized_pnl=realized.quantize(QUANTUM),
+            )
+            for asset_id, (held, cost, realized) in state.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["portfolio", "asset"],
+        update_fields=["quantity", "cost_basis", "realized_pnl"],
+    )
+    # An asset whose last transaction was deleted or moved has no holding left.
+    Holding.objects.filter(
+        portfolio=portfolio, asset_id__in=asset_ids - set(state)
+    ).delete()
+
+
+def _refuse(
+    tx: Transaction, held: Decimal, *, changed: Transaction | None, deleting: bool
+) -> None:
+    symbol = tx.asset.symbol.upper()
+    when = f"{tx.executed_at:%Y-%m-%d %H:%M}"
+    if changed is not None and tx.pk == changed.pk:
+        raise ValidationError(
+            {"quantity": f"Only {held.normalize():f} {symbol} held on {when}."}
+        )
+    action = "Deleting this transaction" if deleting else "This change"
+    raise ValidationError(
+        f"{action} would leave {held.normalize():f} {symbol} on {when}, less than the "
+        f"{tx.get_kind_display().lower()} of {tx.quantity.normalize():f} recorded then."
+    )

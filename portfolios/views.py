@@ -1,0 +1,334 @@
+"""Portfolio pages: list, create/edit/delete, the analysis page, the ledger and CSV."""
+
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from portfolios import analysis, imports, queries, services
+from portfolios.forms import ImportForm, PortfolioForm, RebalanceForm, TransactionForm
+from portfolios.models import Portfolio, Transaction
+from valuations import charts
+from valuations import diversification as dv
+from valuations.models import Asset
+
+HISTORY_RANGES = {"30d": 30, "90d": 90, "1y": 365, "all": None}
+BUCKET_LABELS = dict(dv.Bucket.choices)
+
+
+def _owned(request: HttpRequest, pk: int) -> Portfolio:
+    """Scope before lookup: another user's portfolio is a 404, like a missing one."""
+    return get_object_or_404(Portfolio.objects.owned_by(request.user), pk=pk)
+
+
+def _mix_bar(values: dict[str, Decimal]) -> list[charts.Segment]:
+    total = sum(values.values(), Decimal(0))
+    return charts.stacked_bar(
+        [(b, BUCKET_LABELS[b], v / total if total else None) for b, v in values.items()]
+    )
+
+
+@login_required
+def portfolio_list(request: HttpRequest) -> HttpResponse:
+    """The user's portfolios, each with its value and tier-mix bar."""
+    portfolios = list(Portfolio.objects.owned_by(request.user))
+    values = queries.bucket_values(portfolios)
+    rows = [
+        (p, sum(values[p.pk].values(), Decimal(0)), _mix_bar(values[p.pk]))
+        for p in portfolios
+    ]
+    return render(request, "portfolios/portfolio_list.html", {"rows": rows})
+
+
+def _save_portfolio(request: HttpRequest, form: PortfolioForm) -> Portfolio | None:
+    """Run the create or update service; put its errors on the form."""
+    fields = {k: v for k, v in form.cleaned_data.items() if k != "preset"}
+    try:
+        if form.instance.pk:
+            return services.update_portfolio(portfolio=form.instance, **fields)
+        return services.create_portfolio(owner=request.user, **fields)
+    except ValidationError as err:
+        form.add_error(None, err)
+        return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def portfolio_create(request: HttpRequest) -> HttpResponse:
+    form = PortfolioForm(request.POST or None, instance=Portfolio(owner=request.user))
+    if request.method == "POST" and form.is_valid():
+        portfolio = _save_portfolio(request, form)
+        if portfolio:
+            messages.success(request, f"Portfolio “{portfolio.name}” created.")
+            return redirect(portfolio)
+    status = 400 if form.is_bound else 200
+    return render(
+        request, "portfolios/portfolio_form.html", {"form": form}, status=status
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def portfolio_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    portfolio = _owned(request, pk)
+    form = PortfolioForm(request.POST or None, instance=portfolio)
+    if request.method == "POST" and form.is_valid():
+        if _save_portfolio(request, form):
+            messages.success(request, "Portfolio saved.")
+            return redirect(portfolio)
+    status = 400 if form.is_bound else 200
+    return render(
+        request,
+        "portfolios/portfolio_form.html",
+        {"form": form, "portfolio": portfolio},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def portfolio_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    portfolio = _owned(request, pk)
+    if request.method == "POST":
+        name = portfolio.name
+        services.delete_portfolio(portfolio=portfolio)
+        messages.success(request, f"Portfolio “{name}” deleted.")
+        return redirect("portfolios:list")
+    count = portfolio.transactions.count()
+    return render(
+        request,
+        "portfolios/portfolio_confirm_delete.html",
+        {"portfolio": portfolio, "transaction_count": count},
+    )
+
+
+@login_required
+def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Holdings, tier mix, diversification, drift, rebalancing plan, risks, history."""
+    portfolio = _owned(request, pk)
+    today = timezone.now().date()
+    result = analysis.analyse(portfolio, today=today)
+
+    form = RebalanceForm(request.GET or None)
+    plan, status = None, 200
+    if result.holdings.rows or request.GET.get("cash"):
+        mode, cash = dv.RebalanceMode.FULL, Decimal(0)
+        if form.is_bound:
+            if form.is_valid():
+                mode = form.cleaned_data["mode"] or mode
+                cash = form.cleaned_data["cash"] or cash
+            else:
+                status = 400
+        try:
+            plan = analysis.rebalance(result, mode=mode, cash=cash)
+        except ValidationError as err:
+            form.add_error(None, err)
+            status = 400
+
+    period = request.GET.get("range", "1y")
+    if period not in HISTORY_RANGES:
+        period = "1y"
+    end = queries.history_end(portfolio)
+    history, value_chart = [], None
+    if end:
+        days = HISTORY_RANGES[period]
+        start = end - timedelta(days=days) if days else None
+        history = queries.value_history(portfolio, start=start, end=end)
+        value_chart = charts.line_chart(
+            [
+                (
+                    timezone.datetime.combine(p.date, timezone.datetime.min.time()),
+                    p.value,
+                )
+                for p in history
+            ]
+        )
+    context = {
+        "portfolio": portfolio,
+        "a": result,
+        "mix_bar": _mix_bar(result.mix.values),
+        "target_bar": _mix_bar(result.target.weights()),
+        "bucket_labels": BUCKET_LABELS,
+        "plan": plan,
+        "plan_rows": [
+            {
+                "bucket": b,
+                "amount": plan.amounts[b],
+                "weight": plan.resulting_weights[b],
+            }
+            for b in dv.BUCKETS
+        ]
+        if plan
+        else [],
+        "form": form,
+        "history": history,
+        "history_last": history[-1] if history else None,
+        "value_chart": value_chart,
+        "period": period,
+        "ranges": list(HISTORY_RANGES),
+    }
+    return render(request, "portfolios/portfolio_detail.html", context, status=status)
+
+
+@login_required
+def transaction_list(request: HttpRequest, pk: int) -> HttpResponse:
+    portfolio = _owned(request, pk)
+    ledger = portfolio.transactions.select_related("asset")
+    page = Paginator(ledger, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "portfolios/transaction_list.html",
+        {"portfolio": portfolio, "page": page},
+    )
+
+
+def _asset_options() -> list[tuple[str, str, str]]:
+    """The 250 largest assets for the asset field's suggestions."""
+    return list(Asset.objects.ranked().values_list("slug", "symbol", "name")[:250])
+
+
+def _transaction_form_page(
+    request: HttpRequest,
+    portfolio: Portfolio,
+    form: TransactionForm,
+    tx: Transaction | None,
+) -> HttpResponse:
+    return render(
+        request,
+        "portfolios/transaction_form.html",
+        {
+            "portfolio": portfolio,
+            "form": form,
+            "tx": tx,
+            "asset_options": _asset_options(),
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def transaction_create(request: HttpRequest, pk: int) -> HttpResponse:
+    portfolio = _owned(request, pk)
+    initial = {"executed_at": timezone.now().replace(second=0, microsecond=0), "fee": 0}
+    if request.GET.get("asset"):
+        initial["asset"] = request.GET["asset"]
+    form = TransactionForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_transaction(portfolio=portfolio, **form.cleaned_data)
+        except ValidationError as err:
+            form.add_error(None, err)
+        else:
+            messages.success(request, "Transaction recorded.")
+            if "add_another" in request.POST:
+                return redirect("portfolios:transaction-create", pk=portfolio.pk)
+            return redirect(portfolio)
+    return _transaction_form_page(request, portfolio, form, None)
+
+
+def _owned_transaction(request: HttpRequest, pk: int, tid: int) -> Transaction:
+    portfolio = _owned(request, pk)
+    return get_object_or_404(portfolio.transactions.select_related("asset"), pk=tid)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def transaction_edit(request: HttpRequest, pk: int, tid: int) -> HttpResponse:
+    tx = _owned_transaction(request, pk, tid)
+    form = TransactionForm(
+        request.POST or None, initial=TransactionForm.initial_for(tx)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_transaction(tx=tx, **form.cleaned_data)
+        except ValidationError as err:
+            form.add_error(None, err)
+        else:
+            messages.success(request, "Transaction saved.")
+            return redirect("portfolios:transactions", pk=pk)
+    return _transaction_form_page(request, tx.portfolio, form, tx)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def transaction_delete(request: HttpRequest, pk: int, tid: int) -> HttpResponse:
+    tx = _owned_transaction(request, pk, tid)
+    error = None
+    if request.method == "POST":
+        try:
+            services.delete_transaction(tx=tx)
+        except ValidationError as err:
+            error = " ".join(err.messages)
+        else:
+            messages.success(request, "Transaction deleted.")
+            return redirect("portfolios:transactions", pk=pk)
+    return render(
+        request,
+        "portfolios/transaction_confirm_delete.html",
+        {"portfolio": tx.portfolio, "tx": tx, "error": error},
+        status=400 if error else 200,
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+def transaction_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """Stream the ledger as CSV in the same format the import reads."""
+    portfolio = _owned(request, pk)
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in imports.export_rows(portfolio)),
+        content_type="text/csv; charset=utf-8",
+    )
+    filename = f"capsite-{portfolio.pk}-transactions.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def transaction_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """Upload a CSV; bad rows are listed and nothing applies unless all are good."""
+    portfolio = _owned(request, pk)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            text = upload.read().decode("utf-8")
+        except UnicodeDecodeError:
+            form.add_error("file", "The file is not UTF-8 text.")
+        else:
+            report = imports.import_transactions(portfolio=portfolio, text=text)
+            if report.ok:
+                messages.success(request, f"Imported {report.created} transactions.")
+                return redirect("portfolios:transactions", pk=pk)
+    failed = form.is_bound and (
+        not form.is_valid() or (report is not None and not report.ok)
+    )
+    return render(
+        request,
+        "portfolios/transaction_import.html",
+        {
+            "portfolio": portfolio,
+            "form": form,
+            "report": report,
+            "columns": imports.COLUMNS,
+        },
+        status=400 if failed else 200,
+    )
