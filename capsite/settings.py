@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "rest_framework.authtoken",
     "axes",
     "capsite",
     "valuations",
@@ -228,3 +229,41 @@ MARKET_DATA_API_KEY = os.environ.get("MARKET_DATA_API_KEY", "")
 CAPSITE_RISK_DILUTION_ABOVE = envdecimal("CAPSITE_RISK_DILUTION_ABOVE", "2")
 CAPSITE_RISK_UNLOCK_DAYS = int(os.environ.get("CAPSITE_RISK_UNLOCK_DAYS", "30"))
 CAPSITE_RISK_CONCENTRATION_ABOVE = envdecimal("CAPSITE_RISK_CONCENTRATION_ABOVE", "50")
+
+# REST API (Django REST framework).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "capsite.api.Pagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "capsite.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    # Counted in the default cache: shared across processes when REDIS_URL is set.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("CAPSITE_API_ANON_RATE", "120/min"),
+        "user": os.environ.get("CAPSITE_API_USER_RATE", "600/min"),
+    },
+    "COERCE_DECIMAL_TO_STRING": True,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "capsite API",
+    "DESCRIPTION": (
+        "Market data, valuation metrics and portfolios by market-cap tier. Money, "
+        "quantities, ratios and percentages are exact decimals sent as strings; "
+        "percentages are 0–100."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}

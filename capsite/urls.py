@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("capsite.api_urls")),
     path("portfolios/", include("portfolios.urls")),
     path("", include("valuations.urls")),
 ]

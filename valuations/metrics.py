@@ -208,6 +208,14 @@ class AssetFigures:
     dominance: Decimal | None
     next_tier: NextTier | None
 
+    @property
+    def dominance_percent(self) -> Decimal | None:
+        return percent(self.dominance)
+
+    @property
+    def circulating_share_percent(self) -> Decimal | None:
+        return percent(self.circulating_share)
+
 
 def asset_figures(
     *,

@@ -75,7 +75,7 @@ def asset_table(
     ``sort`` is a key of SORTS, ``-`` in front for descending; rank ascending is
     market cap descending. Unknown values are always last.
     """
-    queryset = with_sort_keys(Asset.objects.all())
+    queryset = Asset.objects.all()
     if tier:
         queryset = queryset.in_tier(tier)
     if category:
@@ -86,6 +86,11 @@ def asset_table(
         queryset = queryset.filter(market_cap__gte=min_market_cap)
     if max_market_cap is not None:
         queryset = queryset.filter(market_cap__lte=max_market_cap)
+    return order_assets(queryset, sort)
+
+
+def order_assets(queryset: QuerySet[Asset], sort: str) -> QuerySet[Asset]:
+    """Order assets by a SORTS key (``-`` for descending), unknown values last."""
     if sort == "-rank":
         # Zero caps are unranked too: keep them after the ranked assets, not first.
         unranked_last = Case(When(market_cap__gt=0, then=0), default=1)
@@ -95,9 +100,20 @@ def asset_table(
     descending = sort.startswith("-")
     if key == "rank":
         descending = not descending
+    if key in ("fdv", "volume_to_market_cap"):
+        queryset = with_sort_keys(queryset)
     column = F(SORTS.get(key, "market_cap"))
     order = column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
     return queryset.order_by(order, "slug")
+
+
+def top_caps(count: int) -> list[tuple[str, Decimal]]:
+    """Return (symbol, market cap) of the ``count`` largest assets, in one query."""
+    return list(
+        Asset.objects.ranked()
+        .order_by(*RANK_ORDER)
+        .values_list("symbol", "market_cap")[:count]
+    )
 
 
 def ranks_for(asset_ids: list[int]) -> dict[int, int]:

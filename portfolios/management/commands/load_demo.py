@@ -12,11 +12,13 @@ from portfolios.demo import create_demo_portfolio
 
 
 class Command(BaseCommand):
-    help = "Create the demo account (demo / demo) and its Demo portfolio. Development only."
+    help = "Create the demo account (demo / demo) and its Demo portfolio (dev only)."
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
-            raise CommandError("load_demo is for development only (DJANGO_DEBUG is off).")
+            raise CommandError(
+                "load_demo is for development only (DJANGO_DEBUG is off)."
+            )
         user, created = get_user_model().objects.get_or_create(
             username="demo", defaults={"email": "demo@example.com"}
         )
@@ -27,5 +29,7 @@ class Command(BaseCommand):
         account = "created" if created else "already there"
         book = "created" if portfolio else "already there"
         self.stdout.write(
-            self.style.SUCCESS(f"Demo account {account} (demo / demo); Demo portfolio {book}.")
+            self.style.SUCCESS(
+                f"Demo account {account} (demo / demo); Demo portfolio {book}."
+            )
         )

@@ -1,0 +1,37 @@
+"""URLs of the REST API v1, its schema and docs."""
+
+from csp.decorators import csp_update
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from valuations import api as market_api
+
+app_name = "api"
+
+v1 = [
+    path("assets/", market_api.AssetListView.as_view(), name="asset-list"),
+    path(
+        "assets/<slug:slug>/", market_api.AssetDetailView.as_view(), name="asset-detail"
+    ),
+    path(
+        "assets/<slug:slug>/history/",
+        market_api.AssetHistoryView.as_view(),
+        name="asset-history",
+    ),
+    path("market/", market_api.MarketView.as_view(), name="market"),
+    path("calculator/", market_api.CalculatorView.as_view(), name="calculator"),
+    path("", include("portfolios.api_urls")),
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Swagger UI styles its widgets inline; the rest of the site keeps a strict CSP.
+    path(
+        "docs/",
+        csp_update({"style-src": ["'self'", "'unsafe-inline'"]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api:schema")
+        ),
+        name="docs",
+    ),
+]

@@ -1,0 +1,212 @@
+"""Portfolio API (owner only): portfolios, their ledger, holdings and analytics.
+
+Every lookup is scoped to request.user first, so another user's portfolio or
+transaction is a 404, exactly like a missing one. Writes go through
+portfolios.services, the same code the pages use.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portfolios import analysis, queries, services
+from portfolios.models import Holding, Portfolio, Transaction
+from portfolios.serializers import (
+    AllocationSerializer,
+    HistoryPointSerializer,
+    HoldingSerializer,
+    PortfolioSerializer,
+    RebalanceQuerySerializer,
+    RebalanceSerializer,
+    TransactionSerializer,
+)
+from valuations import diversification as dv
+from valuations.serializers import HistoryQuerySerializer
+
+
+class TokenView(APIView):
+    """Exchange a username and password for an API token, or revoke it."""
+
+    permission_classes = [AllowAny]
+    serializer_class = AuthTokenSerializer
+
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses=inline_serializer("Token", {"token": serializers.CharField()}),
+    )
+    def post(self, request: Request) -> Response:
+        params = AuthTokenSerializer(data=request.data, context={"request": request})
+        params.is_valid(raise_exception=True)
+        token, _ = Token.objects.get_or_create(user=params.validated_data["user"])
+        return Response({"token": token.key})
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        if not request.user.is_authenticated:
+            self.permission_denied(request)
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _owned_portfolios(request: Request) -> QuerySet[Portfolio]:
+    return Portfolio.objects.owned_by(request.user)
+
+
+class PortfolioViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The signed-in user's portfolios and their analytics."""
+
+    serializer_class = PortfolioSerializer
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self) -> QuerySet[Portfolio]:
+        value = (
+            Holding.objects.filter(portfolio=OuterRef("pk"), quantity__gt=0)
+            .values("portfolio")
+            .annotate(total=Sum(F("quantity") * F("asset__price")))
+            .values("total")
+        )
+        return _owned_portfolios(self.request).annotate(value=Subquery(value))
+
+    def perform_create(self, serializer: PortfolioSerializer) -> None:
+        serializer.instance = services.create_portfolio(
+            owner=self.request.user, **serializer.service_fields()
+        )
+
+    def perform_update(self, serializer: PortfolioSerializer) -> None:
+        serializer.instance = services.update_portfolio(
+            portfolio=serializer.instance, **serializer.service_fields()
+        )
+
+    def perform_destroy(self, instance: Portfolio) -> None:
+        services.delete_portfolio(portfolio=instance)
+
+    def _analysis(self) -> analysis.Analysis:
+        portfolio = get_object_or_404(
+            _owned_portfolios(self.request), pk=self.kwargs["pk"]
+        )
+        return analysis.analyse(portfolio, today=timezone.now().date())
+
+    @extend_schema(responses=HoldingSerializer(many=True))
+    @action(detail=True)
+    def holdings(self, request: Request, pk: int) -> Response:
+        """Open positions valued at current prices, largest first."""
+        rows = self._analysis().holdings.rows
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(HoldingSerializer(page, many=True).data)
+
+    @extend_schema(responses=AllocationSerializer)
+    @action(detail=True)
+    def allocation(self, request: Request, pk: int) -> Response:
+        """Tier mix against the target, diversification and risk flags."""
+        result = self._analysis()
+        div = result.diversification
+        data = {
+            "total_value": result.mix.total,
+            "buckets": [vars(d) for d in result.drift],
+            "diversification": {
+                "score": div.score,
+                "effective_tiers": div.effective_tiers,
+                "hhi": div.hhi,
+                "effective_holdings": div.effective_holdings,
+                "largest_weight": div.largest_weight,
+            },
+            "flags": [vars(f) for f in result.flags],
+        }
+        return Response(AllocationSerializer(data).data)
+
+    @extend_schema(parameters=[RebalanceQuerySerializer], responses=RebalanceSerializer)
+    @action(detail=True)
+    def rebalance(self, request: Request, pk: int) -> Response:
+        """The USD to move per bucket and per holding: full, or buy-only with cash."""
+        params = RebalanceQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        plan = analysis.rebalance(self._analysis(), **params.validated_data)
+        data = {
+            "mode": plan.mode,
+            "cash": plan.cash,
+            "buckets": [{"bucket": b, "amount": plan.amounts[b]} for b in dv.BUCKETS],
+            "trades": [vars(t) for t in plan.trades],
+            "resulting_weights": plan.resulting_weights,
+        }
+        return Response(RebalanceSerializer(data).data)
+
+    @extend_schema(
+        parameters=[HistoryQuerySerializer], responses=HistoryPointSerializer(many=True)
+    )
+    @action(detail=True)
+    def history(self, request: Request, pk: int) -> Response:
+        """Value and bucket weights per day, from the daily market snapshots."""
+        portfolio = get_object_or_404(_owned_portfolios(request), pk=pk)
+        params = HistoryQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        end = params.validated_data.get("end") or queries.history_end(portfolio)
+        points = (
+            queries.value_history(
+                portfolio, start=params.validated_data.get("start"), end=end
+            )
+            if end
+            else []
+        )
+        page = self.paginate_queryset(points)
+        return self.get_paginated_response(HistoryPointSerializer(page, many=True).data)
+
+
+class TransactionViewSet(viewsets.ModelViewSet):
+    """The ledger of one of the user's portfolios."""
+
+    serializer_class = TransactionSerializer
+    permission_classes = [IsAuthenticated]
+    lookup_url_kwarg = "tid"
+
+    def get_portfolio(self) -> Portfolio:
+        if not hasattr(self, "_portfolio"):
+            self._portfolio = get_object_or_404(
+                _owned_portfolios(self.request), pk=self.kwargs["pk"]
+            )
+        return self._portfolio
+
+    def get_queryset(self) -> QuerySet[Transaction]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Transaction.objects.none()
+        return self.get_portfolio().transactions.select_related("asset")
+
+    def perform_create(self, serializer: TransactionSerializer) -> None:
+        serializer.instance = services.record_transaction(
+            portfolio=self.get_portfolio(), **_ledger_fields(serializer.validated_data)
+        )
+
+    def perform_update(self, serializer: TransactionSerializer) -> None:
+        serializer.instance = services.update_transaction(
+            tx=serializer.instance, **_ledger_fields(serializer.validated_data)
+        )
+
+    def perform_destroy(self, instance: Transaction) -> None:
+        services.delete_transaction(tx=instance)
+
+
+def _ledger_fields(data: dict[str, Any]) -> dict[str, Any]:
+    fields = dict(data)
+    if "fee" in fields and fields["fee"] is None:
+        fields["fee"] = Decimal(0)
+    return fields

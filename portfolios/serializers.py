@@ -1,0 +1,188 @@
+"""API serializers for portfolios, transactions, holdings and the analytics."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from capsite.api import Amount
+from portfolios.models import Portfolio, Transaction
+from valuations import diversification as dv
+from valuations.models import Asset, Tier
+
+PERCENT = {
+    "min_value": Decimal(0),
+    "max_value": Decimal(100),
+    "max_digits": 5,
+    "decimal_places": 2,
+}
+
+
+class TargetSerializer(serializers.Serializer):
+    large = Amount(**PERCENT)
+    mid = Amount(**PERCENT)
+    small = Amount(**PERCENT)
+    stable = Amount(**PERCENT)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            dv.validate_target(dv.Target(**attrs))
+        except DjangoValidationError as err:
+            raise serializers.ValidationError(err.messages) from err
+        return attrs
+
+
+class PortfolioSerializer(serializers.ModelSerializer):
+    target = TargetSerializer(
+        help_text="Weights in percent per bucket, adding up to 100."
+    )
+    tolerance = Amount(
+        **PERCENT, required=False, help_text="Band either side, in points."
+    )
+    value = Amount(read_only=True, help_text="USD at current prices.")
+
+    class Meta:
+        model = Portfolio
+        fields = [
+            "id",
+            "name",
+            "description",
+            "target",
+            "tolerance",
+            "value",
+            "created",
+            "updated",
+        ]
+        read_only_fields = ["id", "created", "updated"]
+        # Name uniqueness per owner is checked by the service, which knows the owner.
+        validators: list = []
+
+    def to_representation(self, instance: Portfolio) -> dict[str, Any]:
+        instance.value = getattr(instance, "value", None) or Decimal(0)
+        return super().to_representation(instance)
+
+    def service_fields(self) -> dict[str, Any]:
+        """The validated input as keyword arguments for portfolios.services."""
+        data = dict(self.validated_data)
+        for bucket, weight in data.pop("target", {}).items():
+            data[f"target_{bucket}"] = weight
+        return data
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    asset = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Asset.objects.all()
+    )
+    quantity = Amount(max_digits=40, min_value=Decimal(0))
+    price = Amount(
+        max_digits=40, source="unit_price", min_value=Decimal(0), help_text="USD"
+    )
+    fee = Amount(max_digits=40, min_value=Decimal(0), required=False, help_text="USD")
+
+    class Meta:
+        model = Transaction
+        fields = [
+            "id",
+            "asset",
+            "kind",
+            "quantity",
+            "price",
+            "fee",
+            "executed_at",
+            "note",
+        ]
+        read_only_fields = ["id"]
+
+    def validate_quantity(self, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise serializers.ValidationError("Quantity must be more than zero.")
+        return value
+
+
+class HoldingSerializer(serializers.Serializer):
+    asset = serializers.CharField(source="asset_slug")
+    quantity = Amount()
+    price = Amount(allow_null=True)
+    value = Amount()
+    weight = Amount(help_text="Percent of the portfolio's value, 0–100.")
+    tier = serializers.ChoiceField(choices=Tier.choices)
+    bucket = serializers.ChoiceField(choices=dv.Bucket.choices)
+    cost_basis = Amount()
+    unrealized_pnl = Amount(allow_null=True)
+    realized_pnl = Amount()
+
+
+class BucketSerializer(serializers.Serializer):
+    bucket = serializers.ChoiceField(choices=dv.Bucket.choices)
+    value = Amount()
+    weight = Amount(help_text="Percent, 0–100.")
+    target = Amount(help_text="Percent, 0–100.")
+    drift = Amount(help_text="Weight − target, in percentage points.")
+    outside_band = serializers.BooleanField()
+
+
+class DiversificationSerializer(serializers.Serializer):
+    score = Amount(
+        allow_null=True, help_text="0 = one tier, 1 = even across large/mid/small."
+    )
+    effective_tiers = Amount(allow_null=True)
+    hhi = Amount(allow_null=True, help_text="Herfindahl index over holdings, 0–1.")
+    effective_holdings = Amount(allow_null=True)
+    largest_weight = Amount(allow_null=True, help_text="Percent, 0–100.")
+
+
+class FlagSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=dv.RiskCode.choices)
+    asset = serializers.CharField()
+    message = serializers.CharField()
+
+
+class AllocationSerializer(serializers.Serializer):
+    total_value = Amount()
+    buckets = BucketSerializer(many=True)
+    diversification = DiversificationSerializer()
+    flags = FlagSerializer(many=True)
+
+
+class RebalanceQuerySerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=dv.RebalanceMode.choices, default="full")
+    cash = Amount(max_digits=40, min_value=Decimal(0), default=Decimal(0))
+
+
+class BucketAmountSerializer(serializers.Serializer):
+    bucket = serializers.ChoiceField(choices=dv.Bucket.choices)
+    amount = Amount(help_text="USD; positive buys, negative sells.")
+
+
+class TradeSerializer(serializers.Serializer):
+    asset = serializers.CharField()
+    amount = Amount(help_text="USD; positive buys, negative sells.")
+    bucket = serializers.ChoiceField(choices=dv.Bucket.choices)
+    is_candidate = serializers.BooleanField(help_text="Not held yet: a suggestion.")
+
+
+class WeightsSerializer(serializers.Serializer):
+    large = Amount()
+    mid = Amount()
+    small = Amount()
+    stable = Amount()
+    unranked = Amount()
+
+
+class RebalanceSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=dv.RebalanceMode.choices)
+    cash = Amount()
+    buckets = BucketAmountSerializer(many=True)
+    trades = TradeSerializer(many=True)
+    resulting_weights = WeightsSerializer(
+        help_text="Percent per bucket after the plan."
+    )
+
+
+class HistoryPointSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    value = Amount()
+    weights = WeightsSerializer(help_text="Percent per bucket that day.")

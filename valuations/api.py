@@ -1,0 +1,236 @@
+"""Public market API: assets, their history, the market summary and the calculator."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+import django_filters
+from django.db.models import Count, Max, QuerySet, Sum
+from django.shortcuts import get_object_or_404
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import condition
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, permissions, views
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from valuations import metrics, queries
+from valuations.models import Asset, MarketSnapshot, Tier
+from valuations.serializers import (
+    AssetDetailSerializer,
+    AssetSerializer,
+    CalculatorInputSerializer,
+    CalculatorSerializer,
+    HistoryQuerySerializer,
+    MarketSerializer,
+    SnapshotSerializer,
+)
+
+ORDERINGS = ["rank", "market_cap", "volume_24h", "price"]
+
+
+def _market_version() -> tuple[datetime | None, str]:
+    """Return when market data last changed and a fingerprint of its current state.
+
+    One aggregate query; any new price, supply or volume changes the sums.
+    """
+    row = Asset.objects.order_by().aggregate(
+        updated=Max("last_updated"),
+        count=Count("pk"),
+        caps=Sum("market_cap"),
+        volume=Sum("volume_24h"),
+    )
+    fingerprint = f"{row['updated']}|{row['count']}|{row['caps']}|{row['volume']}"
+    return row["updated"], fingerprint
+
+
+def _etag(request: Any, *args: Any, **kwargs: Any) -> str:
+    _, fingerprint = _market_version()
+    key = f"{fingerprint}|{request.get_full_path()}|{request.headers.get('Accept', '')}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _last_modified(request: Any, *args: Any, **kwargs: Any) -> datetime | None:
+    return _market_version()[0]
+
+
+# ETag and Last-Modified on market reads: a client that sends If-None-Match or
+# If-Modified-Since gets 304 without the page being built.
+conditional = condition(etag_func=_etag, last_modified_func=_last_modified)
+
+
+class AssetFilterSet(django_filters.FilterSet):
+    tier = django_filters.ChoiceFilter(choices=Tier.choices, method="filter_tier")
+    category = django_filters.CharFilter(field_name="categories__slug")
+    search = django_filters.CharFilter(
+        method="filter_search", help_text="Name or symbol."
+    )
+    min_market_cap = django_filters.NumberFilter(
+        field_name="market_cap", lookup_expr="gte"
+    )
+    max_market_cap = django_filters.NumberFilter(
+        field_name="market_cap", lookup_expr="lte"
+    )
+    ordering = django_filters.ChoiceFilter(
+        choices=[
+            (f"{sign}{key}", f"{sign}{key}") for key in ORDERINGS for sign in ("", "-")
+        ],
+        method="filter_ordering",
+        help_text="rank (default), market_cap, volume_24h or price; '-' descends.",
+    )
+
+    class Meta:
+        model = Asset
+        fields: list[str] = []
+
+    def filter_tier(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.in_tier(value)
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.search(value)
+
+    def filter_ordering(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queries.order_assets(queryset, value)
+
+
+class _MarketContextMixin:
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        context["total_market_cap"] = Asset.objects.ranked().aggregate(
+            t=Sum("market_cap")
+        )["t"]
+        return context
+
+
+@method_decorator(conditional, name="get")
+class AssetListView(_MarketContextMixin, generics.ListAPIView):
+    """Assets with every valuation metric, ranked by market cap."""
+
+    serializer_class = AssetSerializer
+    filterset_class = AssetFilterSet
+    permission_classes = [permissions.AllowAny]
+
+    def get_queryset(self) -> QuerySet[Asset]:
+        return queries.order_assets(
+            Asset.objects.prefetch_related("categories"), "rank"
+        )
+
+    def paginate_queryset(self, queryset: QuerySet[Asset]) -> list[Asset] | None:
+        page = super().paginate_queryset(queryset)
+        return queries.attach_ranks(page) if page is not None else None
+
+
+@method_decorator(conditional, name="get")
+class AssetDetailView(_MarketContextMixin, generics.RetrieveAPIView):
+    """One asset with its metrics and unlock schedule projected at today's price."""
+
+    serializer_class = AssetDetailSerializer
+    permission_classes = [permissions.AllowAny]
+    lookup_field = "slug"
+    queryset = Asset.objects.prefetch_related("categories", "unlocks")
+
+    def get_object(self) -> Asset:
+        asset = super().get_object()
+        asset.rank = queries.ranks_for([asset.pk]).get(asset.pk)
+        unlocks = sorted(asset.unlocks.all(), key=lambda u: (u.date, u.pk))
+        projections = metrics.project_unlocks(
+            asset.price, asset.circulating_supply, [(u.date, u.amount) for u in unlocks]
+        )
+        asset.unlock_projections = [
+            {**vars(p), "note": u.note}
+            for u, p in zip(unlocks, projections, strict=True)
+        ]
+        return asset
+
+
+@method_decorator(conditional, name="get")
+class AssetHistoryView(generics.ListAPIView):
+    """Daily market snapshots of one asset, oldest first, with the tier of each day."""
+
+    serializer_class = SnapshotSerializer
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(parameters=[HistoryQuerySerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return MarketSnapshot.objects.none()
+        asset = get_object_or_404(Asset, slug=self.kwargs["slug"])
+        params = HistoryQuerySerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        snapshots = asset.snapshots.annotate(tier=queries.tier_case()).order_by(
+            "taken_at"
+        )
+        if start := params.validated_data.get("start"):
+            snapshots = snapshots.filter(taken_at__date__gte=start)
+        if end := params.validated_data.get("end"):
+            snapshots = snapshots.filter(taken_at__date__lte=end)
+        return snapshots
+
+
+@method_decorator(conditional, name="get")
+class MarketView(views.APIView):
+    """Total and altcoin market cap, dominance of the top ten, tiers and categories."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses=MarketSerializer)
+    def get(self, request: Request) -> Response:
+        overview = queries.market_overview()
+        total = overview.total_market_cap
+        top = queries.top_caps(10)
+        dominance = [
+            {
+                "symbol": symbol.upper(),
+                "share": metrics.percent(metrics.dominance(cap, total)),
+            }
+            for symbol, cap in top
+        ]
+        others = total - sum((cap for _, cap in top), metrics.ZERO)
+        dominance.append(
+            {
+                "symbol": "others",
+                "share": metrics.percent(metrics.dominance(others, total)),
+            }
+        )
+        data = {
+            "total_market_cap": total,
+            "altcoin_market_cap": overview.altcoin_market_cap,
+            "asset_count": overview.asset_count,
+            "as_of": overview.as_of,
+            "dominance": [d for d in dominance if d["share"] is not None],
+            "tiers": [
+                {**vars(t), "share": metrics.percent(t.share)} for t in overview.tiers
+            ],
+            "categories": [
+                {**vars(c), "share": metrics.percent(c.share)}
+                for c in queries.category_totals(total)
+            ],
+        }
+        return Response(MarketSerializer(data).data)
+
+
+class CalculatorView(views.APIView):
+    """Market cap, tier, FDV, dilution, liquidity and next-tier price from inputs."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(request=CalculatorInputSerializer, responses=CalculatorSerializer)
+    def post(self, request: Request) -> Response:
+        params = CalculatorInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        figures = metrics.asset_figures(
+            price=data["price"],
+            circulating_supply=data["circulating_supply"],
+            total_supply=data.get("total_supply"),
+            max_supply=data.get("max_supply"),
+            volume_24h=data.get("volume_24h"),
+            total_market_cap=None,
+        )
+        return Response(CalculatorSerializer(SimpleNamespace(figures=figures)).data)

@@ -1,0 +1,206 @@
+"""API serializers for assets, the market summary and the calculator."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from capsite.api import Amount
+from valuations import queries
+from valuations.models import Asset, FdvBasis, Liquidity, Tier
+
+
+class NextTierSerializer(serializers.Serializer):
+    tier = serializers.ChoiceField(choices=Tier.choices)
+    price = Amount()
+
+
+class FiguresMixin(serializers.Serializer):
+    """The computed metrics, read from ``obj.figures`` (a metrics.AssetFigures)."""
+
+    market_cap = Amount(source="figures.market_cap", allow_null=True)
+    tier = serializers.ChoiceField(source="figures.tier", choices=Tier.choices)
+    fully_diluted_valuation = Amount(
+        source="figures.fully_diluted_valuation", allow_null=True
+    )
+    fdv_basis = serializers.ChoiceField(
+        source="figures.fdv_basis", choices=FdvBasis.choices, allow_null=True
+    )
+    dilution_ratio = Amount(source="figures.dilution_ratio", allow_null=True)
+    volume_to_market_cap = Amount(
+        source="figures.volume_to_market_cap", allow_null=True
+    )
+    liquidity = serializers.ChoiceField(
+        source="figures.liquidity", choices=Liquidity.choices, allow_null=True
+    )
+
+
+class AssetSerializer(FiguresMixin, serializers.ModelSerializer):
+    """An asset with every metric. Needs ``total_market_cap`` in the context."""
+
+    rank = serializers.IntegerField(allow_null=True, read_only=True)
+    price = Amount(allow_null=True)
+    circulating_supply = Amount(allow_null=True)
+    total_supply = Amount(allow_null=True)
+    max_supply = Amount(allow_null=True)
+    volume_24h = Amount(allow_null=True)
+    dominance = Amount(
+        source="figures.dominance_percent",
+        allow_null=True,
+        help_text="Percent of the total market cap, 0–100.",
+    )
+    categories = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True
+    )
+
+    class Meta:
+        model = Asset
+        fields = [
+            "slug",
+            "symbol",
+            "name",
+            "rank",
+            "price",
+            "circulating_supply",
+            "total_supply",
+            "max_supply",
+            "market_cap",
+            "fully_diluted_valuation",
+            "fdv_basis",
+            "dilution_ratio",
+            "volume_24h",
+            "volume_to_market_cap",
+            "liquidity",
+            "tier",
+            "dominance",
+            "categories",
+            "last_updated",
+        ]
+
+    def to_representation(self, instance: Asset) -> dict[str, Any]:
+        instance.figures = queries.figures_for(
+            instance, self.context.get("total_market_cap")
+        )
+        return super().to_representation(instance)
+
+
+class UnlockSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    amount = Amount()
+    note = serializers.CharField()
+    circulating_supply = Amount(
+        help_text="Projected circulating supply after the unlock."
+    )
+    market_cap = Amount(
+        allow_null=True, help_text="Projected market cap at today's price."
+    )
+    tier = serializers.ChoiceField(choices=Tier.choices)
+
+
+class AssetDetailSerializer(AssetSerializer):
+    unlocks = UnlockSerializer(many=True, read_only=True, source="unlock_projections")
+    circulating_share = Amount(
+        source="figures.circulating_share_percent",
+        allow_null=True,
+        help_text="Percent, 0–100.",
+    )
+    next_tier = NextTierSerializer(
+        source="figures.next_tier", allow_null=True, read_only=True
+    )
+
+    class Meta(AssetSerializer.Meta):
+        fields = [
+            *AssetSerializer.Meta.fields,
+            "circulating_share",
+            "next_tier",
+            "unlocks",
+        ]
+
+
+class SnapshotSerializer(serializers.Serializer):
+    taken_at = serializers.DateTimeField()
+    price = Amount(allow_null=True)
+    circulating_supply = Amount(allow_null=True)
+    total_supply = Amount(allow_null=True)
+    max_supply = Amount(allow_null=True)
+    volume_24h = Amount(allow_null=True)
+    market_cap = Amount(allow_null=True)
+    tier = serializers.ChoiceField(choices=Tier.choices)
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(required=False)
+    end = serializers.DateField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("start"), attrs.get("end")
+        if start and end and start > end:
+            raise serializers.ValidationError(
+                {"start": "start must be on or before end."}
+            )
+        return attrs
+
+
+class ShareSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    share = Amount(help_text="Percent of the total market cap, 0–100.")
+
+
+class TierTotalSerializer(serializers.Serializer):
+    tier = serializers.ChoiceField(choices=Tier.choices)
+    asset_count = serializers.IntegerField()
+    market_cap = Amount()
+    share = Amount(allow_null=True, help_text="Percent, 0–100.")
+
+
+class CategoryTotalSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    market_cap = Amount()
+    share = Amount(allow_null=True, help_text="Percent, 0–100.")
+
+
+class MarketSerializer(serializers.Serializer):
+    total_market_cap = Amount()
+    altcoin_market_cap = Amount()
+    asset_count = serializers.IntegerField()
+    as_of = serializers.DateTimeField(allow_null=True)
+    dominance = ShareSerializer(many=True)
+    tiers = TierTotalSerializer(many=True)
+    categories = CategoryTotalSerializer(many=True)
+
+
+class CalculatorInputSerializer(serializers.Serializer):
+    price = Amount(min_value=Decimal(0))
+    circulating_supply = Amount(min_value=Decimal(0))
+    total_supply = Amount(min_value=Decimal(0), required=False, allow_null=True)
+    max_supply = Amount(min_value=Decimal(0), required=False, allow_null=True)
+    volume_24h = Amount(min_value=Decimal(0), required=False, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        circulating, maximum = attrs.get("circulating_supply"), attrs.get("max_supply")
+        if maximum is not None and circulating is not None and circulating > maximum:
+            raise serializers.ValidationError(
+                {"circulating_supply": "Circulating supply cannot exceed max supply."}
+            )
+        total = attrs.get("total_supply")
+        if maximum is not None and total is not None and total > maximum:
+            raise serializers.ValidationError(
+                {"total_supply": "Total supply cannot exceed the max supply."}
+            )
+        return attrs
+
+
+class CalculatorSerializer(FiguresMixin):
+    circulating_share = Amount(
+        source="figures.circulating_share_percent",
+        allow_null=True,
+        help_text="Percent, 0–100.",
+    )
+    next_tier = NextTierSerializer(
+        source="figures.next_tier",
+        allow_null=True,
+        help_text="The next tier up and the price that reaches it; null for large.",
+    )
