@@ -192,3 +192,69 @@ class SupplyUnlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.asset.symbol.upper()} on {self.date}"
+
+
+class Provider(models.TextChoices):
+    COINGECKO = "coingecko", "CoinGecko"
+    COINMARKETCAP = "coinmarketcap", "CoinMarketCap"
+    CSV = "csv", "CSV file"
+
+
+class ProviderId(models.Model):
+    """One provider's id for an asset: CoinGecko ``binancecoin`` is CoinMarketCap ``1839``."""
+
+    asset = models.ForeignKey(
+        Asset, on_delete=models.CASCADE, related_name="provider_ids"
+    )
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    external_id = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["provider", "external_id"]
+        verbose_name = "provider id"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "external_id"],
+                name="provider_id_unique",
+                violation_error_message="This provider id already belongs to an asset.",
+            ),
+            models.UniqueConstraint(
+                fields=["asset", "provider"], name="provider_id_one_per_asset"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.external_id}"
+
+
+class ImportRun(models.Model):
+    """One market-data import: where it came from, who ran it and what it changed."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for confirmation"
+        APPLIED = "applied", "Applied"
+        REJECTED = "rejected", "Rejected: bad rows, nothing applied"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    started = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=500, help_text="File name or URL.")
+    format = models.CharField(max_length=20)
+    triggered_by = models.CharField(max_length=150, help_text="User name or command.")
+    status = models.CharField(max_length=20, choices=Status.choices)
+    rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    # A staff upload waits here between preview and confirmation.
+    payload = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-started"]
+        indexes = [models.Index(fields=["-started"], name="import_run_started_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.source} ({self.get_status_display()})"

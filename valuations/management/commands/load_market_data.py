@@ -16,7 +16,8 @@ class Command(BaseCommand):
         counts = load_bundled_market_data()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Market data loaded: {counts['assets']} assets updated, "
-                f"{counts['snapshots']} snapshots, {counts['categorised']} categorised."
+                f"Market data: {counts['assets']} assets; snapshots {counts['created']} new, "
+                f"{counts['updated']} updated, {counts['unchanged']} unchanged; "
+                f"{counts['categorised']} categorised."
             )
         )

@@ -1,0 +1,252 @@
+"""Market-data imports: files staff upload, the bundled data and the live feed.
+
+``import_markets`` validates every row of a file before anything is written; a
+file with any bad row changes nothing unless ``skip_invalid`` is given, and
+every import is recorded as an ImportRun.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.db import transaction
+
+from valuations.imports.apply import ImportPlan, apply_plan, plan_import, record_run
+from valuations.imports.formats import (
+    CSV_HEADER,
+    Format,
+    FormatError,
+    MarketRow,
+    RowError,
+    detect_format,
+    parse,
+)
+from valuations.models import Asset, Category, ImportRun, SupplyUnlock
+
+__all__ = [
+    "CSV_HEADER",
+    "Format",
+    "FormatError",
+    "ImportReport",
+    "MarketRow",
+    "RowError",
+    "detect_format",
+    "import_markets",
+    "import_unlocks",
+    "load_bundled_market_data",
+    "preview_markets",
+]
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+BUNDLED_MARKETS = DATA_DIR / "coins_markets_usd_100_2026-04-30.json"
+BUNDLED_HISTORY = DATA_DIR / "history_15coins_daily_2023-03-20_to_2026-04-30.csv"
+BUNDLED_CATEGORIES = DATA_DIR / "categories.json"
+
+
+@dataclass
+class ImportReport:
+    format: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    assets_created: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    applied: bool = False
+    run: ImportRun | None = None
+
+    @classmethod
+    def from_plan(cls, plan: ImportPlan, fmt: str, *, applied: bool) -> ImportReport:
+        return cls(
+            format=fmt,
+            rows=plan.rows,
+            created=len(plan.new_snapshots),
+            updated=len(plan.changed_snapshots),
+            unchanged=plan.unchanged,
+            skipped=plan.skipped,
+            assets_created=len(plan.new_assets),
+            errors=plan.errors + plan.unmatched,
+            applied=applied,
+        )
+
+
+def preview_markets(text: str, *, fmt: str | None = None) -> tuple[str, ImportPlan]:
+    """Parse and classify a file without writing: its format and what it would change.
+
+    Raises FormatError when the file as a whole cannot be read.
+    """
+    fmt = fmt or detect_format(text)
+    rows, errors = parse(text, fmt)
+    return fmt, plan_import(rows, errors)
+
+
+def import_markets(
+    text: str,
+    *,
+    fmt: str | None = None,
+    source: str,
+    triggered_by: str,
+    skip_invalid: bool = False,
+) -> ImportReport:
+    """Import a market-data file: all rows, or none when any row is bad.
+
+    With ``skip_invalid`` the good rows are applied and the bad ones still
+    reported. Importing the same file twice changes nothing the second time.
+    Raises FormatError when the file as a whole cannot be read.
+    """
+    fmt, plan = preview_markets(text, fmt=fmt)
+    rejected = bool(plan.errors or plan.unmatched) and not skip_invalid
+    with transaction.atomic():
+        if not rejected:
+            apply_plan(plan)
+        status = ImportRun.Status.REJECTED if rejected else ImportRun.Status.APPLIED
+        run = record_run(
+            plan, source=source, fmt=fmt, triggered_by=triggered_by, status=status
+        )
+    report = ImportReport.from_plan(plan, fmt, applied=not rejected)
+    report.run = run
+    return report
+
+
+@transaction.atomic
+def apply_category_mapping(path: Path) -> int:
+    """Create a mapping file's categories and set each listed asset's categories."""
+    with path.open(encoding="utf-8") as fh:
+        mapping = json.load(fh)
+    for item in mapping["categories"]:
+        Category.objects.update_or_create(
+            slug=item["slug"],
+            defaults={"name": item["name"], "is_stablecoin": item["is_stablecoin"]},
+        )
+    categories = dict(Category.objects.values_list("slug", "pk"))
+    assets = dict(
+        Asset.objects.filter(slug__in=mapping["assets"]).values_list("slug", "pk")
+    )
+    through = Asset.categories.through
+    through.objects.filter(asset_id__in=assets.values()).delete()
+    through.objects.bulk_create(
+        [
+            through(asset_id=assets[slug], category_id=categories[cat])
+            for slug, cats in mapping["assets"].items()
+            if slug in assets
+            for cat in cats
+        ]
+    )
+    return len(assets)
+
+
+def load_bundled_market_data(
+    *, triggered_by: str = "load_market_data"
+) -> dict[str, int]:
+    """Load the bundled daily history, the CoinGecko snapshot and the category mapping.
+
+    Idempotent: a second run finds every row unchanged and writes no duplicates.
+    """
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    for path in (BUNDLED_HISTORY, BUNDLED_MARKETS):
+        report = import_markets(
+            path.read_text(encoding="utf-8"),
+            source=path.name,
+            triggered_by=triggered_by,
+        )
+        if not report.applied:
+            raise FormatError(
+                f"Bundled file {path.name} has bad rows: {report.errors[:3]}"
+            )
+        for key in counts:
+            counts[key] += getattr(report, key)
+    counts["categorised"] = apply_category_mapping(BUNDLED_CATEGORIES)
+    counts["assets"] = Asset.objects.count()
+    return counts
+
+
+UNLOCK_HEADER = "asset,date,amount,note"
+
+
+@dataclass
+class UnlockReport:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def import_unlocks(text: str) -> UnlockReport:
+    """Import a token unlock schedule CSV (asset,date,amount,note): all rows or none.
+
+    An unlock is identified by asset and date, so importing again updates it.
+    """
+    report = UnlockReport()
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = {"asset", "date", "amount"} - set(reader.fieldnames or [])
+    if missing:
+        raise FormatError(
+            f"Missing column(s): {', '.join(sorted(missing))}; use {UNLOCK_HEADER}"
+        )
+    raw_rows = list(reader)
+    report.rows = len(raw_rows)
+    assets = Asset.objects.in_bulk(
+        {(r.get("asset") or "").strip() for r in raw_rows}, "slug"
+    )
+    parsed: dict[tuple[int, date], tuple[Decimal, str]] = {}
+    for line, raw in enumerate(raw_rows, 2):
+        position = f"line {line}"
+        asset = assets.get((raw.get("asset") or "").strip())
+        if asset is None:
+            report.errors.append(
+                RowError(position, "asset", f"Unknown asset “{raw.get('asset')}”.")
+            )
+        try:
+            when = date.fromisoformat((raw.get("date") or "").strip())
+        except ValueError:
+            report.errors.append(
+                RowError(position, "date", f"“{raw.get('date')}” is not a date.")
+            )
+            when = None
+        try:
+            amount = Decimal((raw.get("amount") or "").strip())
+            if not amount.is_finite() or amount <= 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            report.errors.append(
+                RowError(
+                    position,
+                    "amount",
+                    f"“{raw.get('amount')}” is not a positive number.",
+                )
+            )
+            amount = None
+        if asset and when and amount is not None:
+            if (asset.pk, when) in parsed:
+                report.errors.append(
+                    RowError(position, "date", "Same asset and date twice.")
+                )
+            parsed[(asset.pk, when)] = (amount, (raw.get("note") or "").strip()[:200])
+    if report.errors:
+        return report
+    with transaction.atomic():
+        existing = {
+            (u.asset_id, u.date): u
+            for u in SupplyUnlock.objects.filter(asset_id__in={k[0] for k in parsed})
+        }
+        new, changed = [], []
+        for (asset_id, when), (amount, note) in parsed.items():
+            unlock = existing.get((asset_id, when))
+            if unlock is None:
+                new.append(
+                    SupplyUnlock(asset_id=asset_id, date=when, amount=amount, note=note)
+                )
+            elif unlock.amount != amount or unlock.note != note:
+                unlock.amount, unlock.note = amount, note
+                changed.append(unlock)
+        SupplyUnlock.objects.bulk_create(new)
+        SupplyUnlock.objects.bulk_update(changed, ["amount", "note"])
+    report.created, report.updated = len(new), len(changed)
+    return report
