@@ -219,6 +219,8 @@ CAPSITE_TIER_MID_MIN = envdecimal("CAPSITE_TIER_MID_MIN", "1000000000")
 # Volume ÷ market cap liquidity bands.
 CAPSITE_LIQUIDITY_HIGH_ABOVE = envdecimal("CAPSITE_LIQUIDITY_HIGH_ABOVE", "1.0")
 CAPSITE_LIQUIDITY_LOW_BELOW = envdecimal("CAPSITE_LIQUIDITY_LOW_BELOW", "0.1")
+# Market data older than this many seconds is flagged as stale on pages and in the API.
+CAPSITE_STALE_AFTER = int(os.environ.get("CAPSITE_STALE_AFTER", "3600"))
 CAPSITE_PAGE_SIZE = int(os.environ.get("CAPSITE_PAGE_SIZE", "100"))
 
 # Live market-data API (CoinGecko-compatible).
@@ -239,7 +241,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "capsite.api.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "capsite.schema.AutoSchema",
     "EXCEPTION_HANDLER": "capsite.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",

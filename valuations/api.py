@@ -10,6 +10,7 @@ from typing import Any
 import django_filters
 from django.db.models import Count, Max, QuerySet, Sum
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import condition
 from drf_spectacular.utils import extend_schema
@@ -203,6 +204,7 @@ class MarketView(views.APIView):
             "altcoin_market_cap": overview.altcoin_market_cap,
             "asset_count": overview.asset_count,
             "as_of": overview.as_of,
+            "stale": metrics.is_stale(overview.as_of, timezone.now()),
             "dominance": [d for d in dominance if d["share"] is not None],
             "tiers": [
                 {**vars(t), "share": metrics.percent(t.share)} for t in overview.tiers

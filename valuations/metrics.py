@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_CEILING, Context, Decimal, localcontext
 from typing import NamedTuple
 
@@ -166,6 +166,17 @@ def dominance(cap: Decimal | None, total: Decimal | None) -> Decimal | None:
     if cap is None or cap <= 0:
         return None
     return _ratio(cap, total)
+
+
+def is_stale(last_updated: datetime | None, now: datetime) -> bool:
+    """Return whether market data last updated then is too old to trust as current.
+
+    Older than CAPSITE_STALE_AFTER seconds (default one hour) is stale; data with
+    no update time at all is stale too.
+    """
+    if last_updated is None:
+        return True
+    return (now - last_updated).total_seconds() > settings.CAPSITE_STALE_AFTER
 
 
 def percent(fraction: Decimal | None) -> Decimal | None:

@@ -22,7 +22,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import Window
-from django.db.models.functions import Cast, Coalesce, RowNumber
+from django.db.models.functions import Cast, Coalesce, Lag, RowNumber
 
 from valuations import metrics
 from valuations.models import Asset, Category, Tier
@@ -274,3 +274,30 @@ def tier_case(cap: str = "market_cap") -> Case:
         default=Value(Tier.UNRANKED.value),
         output_field=CharField(),
     )
+
+
+@dataclass
+class TierChange:
+    taken_at: datetime
+    from_tier: str
+    to_tier: str
+    market_cap: Decimal | None
+
+
+def tier_changes(asset: Asset) -> list[TierChange]:
+    """Return each time the asset's snapshots moved it to another tier, in one query.
+
+    The tier of every snapshot comes from its market cap with the current
+    thresholds; LAG compares it with the snapshot before.
+    """
+    rows = (
+        asset.snapshots.annotate(
+            tier=tier_case(),
+            previous=Window(Lag(tier_case()), order_by=[F("taken_at").asc()]),
+        )
+        .filter(previous__isnull=False)
+        .exclude(tier=F("previous"))
+        .order_by("taken_at")
+        .values_list("taken_at", "previous", "tier", "market_cap")
+    )
+    return [TierChange(*row) for row in rows]

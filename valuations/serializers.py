@@ -5,10 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from capsite.api import Amount
-from valuations import queries
+from valuations import metrics, queries
 from valuations.models import Asset, FdvBasis, Liquidity, Tier
 
 
@@ -54,6 +55,9 @@ class AssetSerializer(FiguresMixin, serializers.ModelSerializer):
     categories = serializers.SlugRelatedField(
         slug_field="slug", many=True, read_only=True
     )
+    stale = serializers.BooleanField(
+        read_only=True, help_text="Last updated longer ago than the staleness limit."
+    )
 
     class Meta:
         model = Asset
@@ -77,12 +81,14 @@ class AssetSerializer(FiguresMixin, serializers.ModelSerializer):
             "dominance",
             "categories",
             "last_updated",
+            "stale",
         ]
 
     def to_representation(self, instance: Asset) -> dict[str, Any]:
         instance.figures = queries.figures_for(
             instance, self.context.get("total_market_cap")
         )
+        instance.stale = metrics.is_stale(instance.last_updated, timezone.now())
         return super().to_representation(instance)
 
 
@@ -167,6 +173,9 @@ class MarketSerializer(serializers.Serializer):
     altcoin_market_cap = Amount()
     asset_count = serializers.IntegerField()
     as_of = serializers.DateTimeField(allow_null=True)
+    stale = serializers.BooleanField(
+        help_text="as_of is older than the staleness limit."
+    )
     dominance = ShareSerializer(many=True)
     tiers = TierTotalSerializer(many=True)
     categories = CategoryTotalSerializer(many=True)

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
 from valuations import charts, metrics, queries
 from valuations.forms import SORT_LABELS, CalculatorForm, MarketFilterForm
@@ -34,6 +35,7 @@ def market(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "overview": overview,
+        "stale": metrics.is_stale(overview.as_of, timezone.now()),
         "categories": queries.category_totals(overview.total_market_cap)[:8],
         "page": page,
         "rows": rows,
@@ -88,12 +90,16 @@ def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     projections = metrics.project_unlocks(
         asset.price, asset.circulating_supply, [(u.date, u.amount) for u in unlocks]
     )
+    changes = queries.tier_changes(asset)
     context = {
         "asset": asset,
         "figures": queries.figures_for(asset, total),
         "price_chart": charts.line_chart([(when, price) for when, price, _ in history]),
         "cap_chart": charts.line_chart([(when, cap) for when, _, cap in history]),
         "history_count": len(history),
+        "stale": metrics.is_stale(asset.last_updated, timezone.now()),
+        "tier_changes": changes[::-1][:12],
+        "tier_change_count": len(changes),
         "unlocks": list(zip(unlocks, projections, strict=True)),
     }
     return render(request, "valuations/asset_detail.html", context)
