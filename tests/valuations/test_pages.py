@@ -586,8 +586,8 @@ def test_asset_page_query_count_does_not_grow_with_history_or_unlocks(
     )
     SupplyUnlockFactory.create_batch(unlocks, asset=asset)
 
-    # Asset, its categories, total cap, rank, snapshots, unlocks.
-    with django_assert_num_queries(6):
+    # Asset, its categories, total cap, rank, snapshots, unlocks, tier changes.
+    with django_assert_num_queries(7):
         response = client.get(_detail("busy-coin"))
 
     assert response.status_code == 200
