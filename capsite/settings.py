@@ -226,6 +226,15 @@ CAPSITE_PAGE_SIZE = int(os.environ.get("CAPSITE_PAGE_SIZE", "100"))
 # Live market-data API (CoinGecko-compatible).
 MARKET_DATA_URL = os.environ.get("MARKET_DATA_URL", "https://api.coingecko.com/api/v3")
 MARKET_DATA_API_KEY = os.environ.get("MARKET_DATA_API_KEY", "")
+# x-cg-demo-api-key for CoinGecko's demo plan, x-cg-pro-api-key for a paid plan.
+MARKET_DATA_API_KEY_HEADER = os.environ.get(
+    "MARKET_DATA_API_KEY_HEADER", "x-cg-demo-api-key"
+)
+MARKET_DATA_TIMEOUT = float(os.environ.get("MARKET_DATA_TIMEOUT", "10"))  # seconds
+MARKET_DATA_RETRIES = int(os.environ.get("MARKET_DATA_RETRIES", "3"))
+MARKET_DATA_BACKOFF = float(os.environ.get("MARKET_DATA_BACKOFF", "0.5"))
+# Longest Retry-After (seconds) honoured from the API.
+MARKET_DATA_MAX_RETRY_AFTER = float(os.environ.get("MARKET_DATA_MAX_RETRY_AFTER", "60"))
 
 # Portfolio risk flags.
 CAPSITE_RISK_DILUTION_ABOVE = envdecimal("CAPSITE_RISK_DILUTION_ABOVE", "2")
