@@ -12,7 +12,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from django.db import transaction
@@ -26,6 +26,7 @@ from valuations.imports.formats import (
     RowError,
     detect_format,
     parse,
+    parse_number,
 )
 from valuations.models import Asset, Category, ImportRun, SupplyUnlock
 
@@ -190,13 +191,14 @@ def import_unlocks(text: str) -> UnlockReport:
         raise FormatError(
             f"Missing column(s): {', '.join(sorted(missing))}; use {UNLOCK_HEADER}"
         )
-    raw_rows = list(reader)
+    # reader.line_num, not a count of rows: blank lines are skipped.
+    raw_rows = [(reader.line_num, raw) for raw in reader]
     report.rows = len(raw_rows)
     assets = Asset.objects.in_bulk(
-        {(r.get("asset") or "").strip() for r in raw_rows}, "slug"
+        {(r.get("asset") or "").strip() for _, r in raw_rows}, field_name="slug"
     )
     parsed: dict[tuple[int, date], tuple[Decimal, str]] = {}
-    for line, raw in enumerate(raw_rows, 2):
+    for line, raw in raw_rows:
         position = f"line {line}"
         asset = assets.get((raw.get("asset") or "").strip())
         if asset is None:
@@ -210,19 +212,13 @@ def import_unlocks(text: str) -> UnlockReport:
                 RowError(position, "date", f"“{raw.get('date')}” is not a date.")
             )
             when = None
-        try:
-            amount = Decimal((raw.get("amount") or "").strip())
-            if not amount.is_finite() or amount <= 0:
-                raise InvalidOperation
-        except InvalidOperation:
-            report.errors.append(
-                RowError(
-                    position,
-                    "amount",
-                    f"“{raw.get('amount')}” is not a positive number.",
-                )
-            )
-            amount = None
+        found: list[RowError] = []
+        amount = parse_number(raw.get("amount"), "amount", position, found)
+        if not found and not amount:
+            reason = "Missing amount." if amount is None else "Must be more than zero."
+            found.append(RowError(position, "amount", reason))
+        report.errors.extend(found)
+        amount = None if found else amount
         if asset and when and amount is not None:
             if (asset.pk, when) in parsed:
                 report.errors.append(

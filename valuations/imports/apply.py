@@ -123,10 +123,16 @@ def plan_import(rows: list[MarketRow], errors: list[RowError]) -> ImportPlan:
     plan = ImportPlan(
         rows=len(rows) + len({e.position for e in errors}), errors=list(errors)
     )
-    seen: set[tuple[str, str, object]] = set()
+    matches, plan.unmatched = _match(rows)
+    # Duplicates are found on the matched asset: two provider ids that resolve
+    # to one asset at one time would be two snapshots where one is allowed.
+    seen: set[tuple[str, object]] = set()
     unique = []
     for row in rows:
-        marker = (*_key(row), row.taken_at)
+        target = matches.get(_key(row))
+        if target is None:
+            continue
+        marker = (target if isinstance(target, str) else target.slug, row.taken_at)
         if marker in seen:
             plan.errors.append(
                 RowError(
@@ -138,8 +144,6 @@ def plan_import(rows: list[MarketRow], errors: list[RowError]) -> ImportPlan:
             continue
         seen.add(marker)
         unique.append(row)
-    matches, plan.unmatched = _match(unique)
-    unique = [row for row in unique if _key(row) in matches]
 
     newest: dict[str, MarketRow] = {}
     for row in unique:

@@ -12,11 +12,13 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.core.validators import slug_re
 from django.utils.dateparse import parse_datetime
 
+from valuations.fields import DECIMAL_PLACES, MAX_DIGITS
 from valuations.models import Provider
 
 MARKET_FIELDS = (
@@ -27,6 +29,12 @@ MARKET_FIELDS = (
     "volume_24h",
 )
 CSV_HEADER = "id,symbol,name,price,circulating_supply,total_supply,max_supply,volume_24h,last_updated"
+# What the database stores: numbers are rounded to DECIMAL_PLACES as PostgreSQL
+# would (so a re-import compares equal), and larger ones cannot be stored.
+_QUANTUM = Decimal(1).scaleb(-DECIMAL_PLACES)
+_INTEGER_DIGITS = MAX_DIGITS - DECIMAL_PLACES
+# Longest id, symbol and name an Asset can hold.
+_MAX_LENGTHS = {"id": 200, "symbol": 40, "name": 200}
 
 
 class Format:
@@ -107,7 +115,7 @@ def _load_json(text: str) -> Any:
         raise FormatError(f"Not valid JSON: {exc.msg} at line {exc.lineno}.") from exc
 
 
-def _number(
+def parse_number(
     value: Any, field: str, position: str, errors: list[RowError]
 ) -> Decimal | None:
     if value is None or value == "":
@@ -123,6 +131,17 @@ def _number(
     if number < 0:
         errors.append(RowError(position, field, f"{value} is negative."))
         return None
+    if number.adjusted() >= _INTEGER_DIGITS:
+        errors.append(
+            RowError(
+                position,
+                field,
+                f"{value} is too large (at most {_INTEGER_DIGITS} digits before the point).",
+            )
+        )
+        return None
+    if number.as_tuple().exponent < -DECIMAL_PLACES:
+        number = number.quantize(_QUANTUM, rounding=ROUND_HALF_UP)
     return number
 
 
@@ -140,7 +159,22 @@ def _row(
     external_id = str(get(raw, keys["id"]) or "").strip()
     if not external_id:
         found.append(RowError(position, "id", "Missing id."))
-    values = {f: _number(get(raw, keys[f]), f, position, found) for f in MARKET_FIELDS}
+    elif provider != Provider.COINMARKETCAP and not slug_re.match(external_id):
+        # The id becomes the asset's slug, which its page's URL is built from.
+        found.append(
+            RowError(
+                position,
+                "id",
+                f"“{external_id}” is not an id: use letters, digits, - and _ only.",
+            )
+        )
+    for name, limit in _MAX_LENGTHS.items():
+        text = str(get(raw, keys[name]) or "").strip()
+        if len(text) > limit:
+            found.append(RowError(position, name, f"Longer than {limit} characters."))
+    values = {
+        f: parse_number(get(raw, keys[f]), f, position, found) for f in MARKET_FIELDS
+    }
     if get(raw, keys["price"]) in (None, ""):
         found.append(RowError(position, "price", "Missing price."))
     circulating, maximum = values["circulating_supply"], values["max_supply"]
@@ -153,7 +187,10 @@ def _row(
             )
         )
     raw_time = get(raw, keys["taken_at"])
-    taken_at = parse_datetime(str(raw_time or "").strip())
+    try:
+        taken_at = parse_datetime(str(raw_time or "").strip())
+    except ValueError:  # well formed but impossible: 2024-02-30, 25:00
+        taken_at = None
     if taken_at is None or taken_at.tzinfo is None:
         found.append(
             RowError(
@@ -247,9 +284,16 @@ def parse(text: str, fmt: str) -> tuple[list[MarketRow], list[RowError]]:
         if missing:
             raise FormatError(f"Missing column(s): {', '.join(sorted(missing))}.")
         provider = Provider.COINGECKO if fmt == Format.HISTORY else Provider.CSV
+        # reader.line_num, not a count of rows: blank lines are skipped.
         rows = [
-            _row(raw, position=f"line {i}", provider=provider, keys=keys, errors=errors)
-            for i, raw in enumerate(reader, 2)
+            _row(
+                raw,
+                position=f"line {reader.line_num}",
+                provider=provider,
+                keys=keys,
+                errors=errors,
+            )
+            for raw in reader
         ]
     else:
         raise FormatError(
