@@ -1,4 +1,4 @@
-"""Admin forms that refuse impossible market data with a message on the field."""
+"""Admin forms: market data refused field by field, and the import upload forms."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from decimal import Context, Decimal
 from typing import Any
 
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
 
+from valuations.imports import CSV_HEADER, UNLOCK_HEADER, Format
 from valuations.models import Asset, MarketSnapshot, SupplyUnlock
 
 # Stored values have up to 40 digits; the default 28-digit context would round
@@ -34,7 +36,11 @@ def _trim_initial(form: forms.ModelForm, names: tuple[str, ...]) -> None:
     for name in names:
         value = form.initial.get(name)
         if isinstance(value, Decimal):
-            form.initial[name] = value.normalize(_EXACT)
+            value = value.normalize(_EXACT)
+            # normalize() writes 140000000 as 1.4E+8; the input shows digits.
+            if value.as_tuple().exponent > 0:
+                value = value.quantize(Decimal(1), context=_EXACT)
+            form.initial[name] = value
 
 
 class _MarketDataForm(forms.ModelForm):
@@ -106,3 +112,66 @@ class SupplyUnlockAdminForm(forms.ModelForm):
         if amount is not None and amount <= 0:
             raise forms.ValidationError("Amount must be more than zero.")
         return amount
+
+
+# A staff upload is kept whole in ImportRun.payload until it is confirmed; the
+# bundled 2.4 MB history CSV fits many times over.
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+FORMAT_CHOICES = [
+    ("", "Detect from the content"),
+    (Format.COINGECKO, "CoinGecko coins/markets JSON"),
+    (Format.COINMARKETCAP, "CoinMarketCap listings/latest JSON"),
+    (Format.CSV, "CSV with the capsite columns"),
+    (Format.HISTORY, "Daily history CSV (coin_id, price_usd, …)"),
+]
+
+
+def _read_text(upload: UploadedFile) -> str:
+    """Return an uploaded file as text, refusing big or non-UTF-8 files."""
+    if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+        raise forms.ValidationError(
+            f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+        )
+    try:
+        # utf-8-sig drops a byte order mark that spreadsheet exports add.
+        return upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise forms.ValidationError(
+            f"The file is not UTF-8 text (byte {exc.start} cannot be read)."
+        ) from exc
+
+
+class MarketUploadForm(forms.Form):
+    file = forms.FileField(
+        help_text=(
+            "CoinGecko coins/markets JSON, CoinMarketCap listings/latest JSON, "
+            f"or CSV with the header <code>{CSV_HEADER}</code>."
+        )
+    )
+    format = forms.ChoiceField(choices=FORMAT_CHOICES, required=False)
+    skip_invalid = forms.BooleanField(
+        required=False,
+        label="Skip bad rows",
+        help_text="Apply the good rows and skip the bad ones; otherwise a file with "
+        "any bad row changes nothing. You can still change this on the preview.",
+    )
+
+    def clean_file(self) -> UploadedFile:
+        upload = self.cleaned_data["file"]
+        self.text = _read_text(upload)
+        return upload
+
+
+class UnlockUploadForm(forms.Form):
+    file = forms.FileField(
+        help_text=(
+            f"CSV with the header <code>{UNLOCK_HEADER}</code>; the asset is its id "
+            "(slug), the date YYYY-MM-DD, the amount in tokens."
+        )
+    )
+
+    def clean_file(self) -> UploadedFile:
+        upload = self.cleaned_data["file"]
+        self.text = _read_text(upload)
+        return upload

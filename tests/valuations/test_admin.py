@@ -18,7 +18,7 @@ from tests.factories import (
     MarketSnapshotFactory,
     SupplyUnlockFactory,
 )
-from valuations.admin import INLINE_SNAPSHOTS
+from valuations.admin.assets import INLINE_SNAPSHOTS
 from valuations.forms_admin import AssetAdminForm
 from valuations.models import Asset, SupplyUnlock
 
@@ -96,7 +96,7 @@ def _asset_form(**overrides: str) -> dict[str, str]:
         "last_updated_1": "02:00:00",
         "source": "coingecko",
     }
-    for prefix in ("snapshots", "unlocks"):
+    for prefix in ("snapshots", "unlocks", "provider_ids"):
         data |= {
             f"{prefix}-TOTAL_FORMS": "0",
             f"{prefix}-INITIAL_FORMS": "0",

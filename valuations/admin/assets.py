@@ -1,4 +1,4 @@
-"""Admin for assets, categories, market snapshots and supply unlocks."""
+"""Admin for assets, categories, snapshots and provider ids."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count, F, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from valuations import metrics, queries
+from valuations.admin.imports import MARKET_UPLOAD_PERMS
 from valuations.forms_admin import (
     AssetAdminForm,
     MarketSnapshotAdminForm,
@@ -25,6 +26,7 @@ from valuations.models import (
     Category,
     Liquidity,
     MarketSnapshot,
+    ProviderId,
     SupplyUnlock,
     Tier,
 )
@@ -104,6 +106,14 @@ class SupplyUnlockInline(admin.TabularInline):
     fields = ("date", "amount", "note")
 
 
+class ProviderIdInline(admin.TabularInline):
+    """Map a provider's id (a CoinMarketCap number) to this asset for imports."""
+
+    model = ProviderId
+    extra = 0
+    fields = ("provider", "external_id")
+
+
 @admin.register(Asset)
 class AssetAdmin(admin.ModelAdmin):
     form = AssetAdminForm
@@ -130,7 +140,7 @@ class AssetAdmin(admin.ModelAdmin):
         "liquidity",
         "snapshot_history",
     )
-    inlines = (MarketSnapshotInline, SupplyUnlockInline)
+    inlines = (ProviderIdInline, MarketSnapshotInline, SupplyUnlockInline)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Asset]:
         # SQL sort keys let the liquidity column sort by volume ÷ market cap.
@@ -138,6 +148,15 @@ class AssetAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return AssetChangeList
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = {
+            **(extra_context or {}),
+            "can_upload_markets": request.user.has_perms(MARKET_UPLOAD_PERMS),
+        }
+        return super().changelist_view(request, extra_context)
 
     def get_fieldsets(
         self, request: HttpRequest, obj: Asset | None = None
@@ -289,16 +308,11 @@ class MarketSnapshotAdmin(admin.ModelAdmin):
         return _usd(obj.volume_24h)
 
 
-@admin.register(SupplyUnlock)
-class SupplyUnlockAdmin(admin.ModelAdmin):
-    form = SupplyUnlockAdminForm
-    list_display = ("asset", "date", "amount_tokens", "note")
+@admin.register(ProviderId)
+class ProviderIdAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "provider", "asset")
+    list_filter = ("provider",)
     list_select_related = ("asset",)
-    search_fields = ("asset__slug", "asset__symbol", "asset__name", "note")
-    date_hierarchy = "date"
-    ordering = ("date", "asset__slug")
+    search_fields = ("external_id", "asset__slug", "asset__symbol", "asset__name")
+    search_help_text = "Search by the provider's id, or the asset's id, symbol or name."
     autocomplete_fields = ("asset",)
-
-    @admin.display(description="amount (tokens)", ordering="amount")
-    def amount_tokens(self, obj: SupplyUnlock) -> str:
-        return readable_number(obj.amount)
