@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install migrate data clean
+.PHONY: run test lint bench install migrate data clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,22 @@ data: migrate
 run: data
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: install
+test: install browser
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Browser tests drive Debian's Chromium (Playwright cannot fetch its own here).
+# Install it when missing and possible (root with apt-get); otherwise those
+# tests fail saying how to install it, or CAPSITE_SKIP_BROWSER=1 skips them.
+browser:
+	@if [ "$$CAPSITE_SKIP_BROWSER" = 1 ] || command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "chromium missing: apt-get update && apt-get install -y chromium"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	    || echo "chromium install failed: the browser tests will fail"; \
+	else \
+	  echo "chromium missing and not installable here (needs root and apt-get):"; \
+	  echo "run 'apt-get install -y chromium' or set CAPSITE_SKIP_BROWSER=1"; \
+	fi
 
 lint: install
 	$(BIN)/ruff check .
