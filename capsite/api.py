@@ -2,33 +2,51 @@
 
 from __future__ import annotations
 
+from decimal import localcontext
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.fields import get_error_detail
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from valuations.fields import DECIMAL_PLACES, PRODUCT_MAX_DIGITS
+from valuations.fields import DECIMAL_PLACES
+
+# Room for any product or quotient of two stored values (22 integer digits and
+# 18 decimals each): volume ÷ market cap can reach 10^22 ÷ 10^-36 = 10^58, and
+# DRF refuses to render (500) a value with more digits than max_digits.
+FIGURE_MAX_DIGITS = 100
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Turn a service's Django ValidationError into a 400 ``{"field": [reason]}``."""
+    """Turn a service's Django ValidationError into a 400 ``{"field": [reason]}``.
+
+    A message tied to no field (a ledger rule) goes under ``non_field_errors``,
+    so every 400 body is an object, never a bare list.
+    """
     if isinstance(exc, DjangoValidationError):
-        exc = ValidationError(detail=get_error_detail(exc))
+        exc = ValidationError(detail=serializers.as_serializer_error(exc))
     return drf_exception_handler(exc, context)
 
 
+class _ExactDecimalField(serializers.DecimalField):
+    def to_representation(self, value: Any) -> Any:
+        # DRF strips trailing zeros with normalize() in the thread's 28-digit
+        # context, which rounds a 40-digit quantity; widen it to max_digits.
+        with localcontext(prec=self.max_digits or FIGURE_MAX_DIGITS):
+            return super().to_representation(value)
+
+
 def Amount(**kwargs: Any) -> serializers.DecimalField:  # noqa: N802 (a field factory)
-    """An exact decimal sent as a JSON string without trailing zeros ("76134.5")."""
-    kwargs.setdefault("max_digits", PRODUCT_MAX_DIGITS)
+    """An exact decimal sent as a JSON string without trailing zeros ("76134.5").
+
+    Inputs set ``max_digits`` to what they store; figures keep the wide default.
+    """
+    kwargs.setdefault("max_digits", FIGURE_MAX_DIGITS)
     kwargs.setdefault("decimal_places", DECIMAL_PLACES)
-    return serializers.DecimalField(
-        coerce_to_string=True, normalize_output=True, **kwargs
-    )
+    return _ExactDecimalField(coerce_to_string=True, normalize_output=True, **kwargs)
 
 
 class Pagination(PageNumberPagination):
