@@ -44,6 +44,12 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
     serializer_class = AuthTokenSerializer
 
+    def get_permissions(self) -> list[Any]:
+        # Anyone may ask for a token; only a signed-in client may revoke its own.
+        if self.request.method == "DELETE":
+            return [IsAuthenticated()]
+        return super().get_permissions()
+
     @extend_schema(
         request=AuthTokenSerializer,
         responses=inline_serializer("Token", {"token": serializers.CharField()}),
@@ -56,8 +62,6 @@ class TokenView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request) -> Response:
-        if not request.user.is_authenticated:
-            self.permission_denied(request)
         Token.objects.filter(user=request.user).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
 from portfolios.models import Portfolio, Transaction
@@ -68,6 +69,13 @@ class PortfolioForm(forms.ModelForm):
             self.fields["preset"].initial = preset_of(self.instance)
         for name in TARGET_FIELDS:
             self.fields[name].required = False
+        # The model enforces these ranges with table-wide constraints, whose errors
+        # name no field; checking them here puts the message on the field.
+        for name in (*TARGET_FIELDS, "tolerance"):
+            self.fields[name].validators += [
+                MinValueValidator(Decimal(0)),
+                MaxValueValidator(Decimal(100)),
+            ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -76,7 +84,11 @@ class PortfolioForm(forms.ModelForm):
             for bucket in _BUCKETS:
                 data[f"target_{bucket}"] = getattr(PRESETS[preset], bucket)
             return data
-        missing = [name for name in TARGET_FIELDS if data.get(name) is None]
+        missing = [
+            name
+            for name in TARGET_FIELDS
+            if data.get(name) is None and name not in self.errors
+        ]
         for name in missing:
             self.add_error(name, "Give a weight for a custom mix (0 is fine).")
         if not missing and not self.errors:

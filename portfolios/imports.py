@@ -101,12 +101,16 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
             RowError(1, "file", f"At most {MAX_ROWS:,} rows per file.")
         )
         return report
-    slugs = {(row.get("asset") or "").strip() for row in raw_rows}
+    # Header names may carry spaces; strip them before any lookup by column.
+    rows = [
+        {key.strip(): (value or "") for key, value in raw.items() if key}
+        for raw in raw_rows
+    ]
+    slugs = {row["asset"].strip() for row in rows}
     assets = Asset.objects.in_bulk(slugs, field_name="slug")
     kinds = set(Transaction.Kind.values)
     parsed: list[dict[str, Any]] = []
-    for line, raw in enumerate(raw_rows, 2):
-        row = {key.strip(): (value or "") for key, value in raw.items() if key}
+    for line, row in enumerate(rows, 2):
         errors: list[RowError] = []
         asset = assets.get(row["asset"].strip())
         if asset is None:
@@ -169,7 +173,13 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
     try:
         report.created = services.record_transactions(portfolio=portfolio, rows=parsed)
     except ValidationError as exc:
-        for name, messages in exc.message_dict.items():
+        # A sell beyond the holding is refused with a message, not a field dict.
+        fields = (
+            exc.message_dict
+            if hasattr(exc, "error_dict")
+            else {"quantity": exc.messages}
+        )
+        for name, messages in fields.items():
             for message in messages:
                 report.errors.append(RowError(0, name, message))
     return report

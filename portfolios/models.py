@@ -70,7 +70,8 @@ class Portfolio(models.Model):
                     - F("target_stable")
                 ),
                 name="portfolio_targets_sum_to_100",
-                violation_error_message="Target weights must add up to 100 %.",
+                # Django %-formats this message with the constraint name: escape %.
+                violation_error_message="Target weights must add up to 100 %%.",
             ),
             models.CheckConstraint(
                 condition=Q(tolerance__gte=0, tolerance__lte=100),

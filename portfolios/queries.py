@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import (
     Case,
     CharField,
+    DateTimeField,
     Exists,
+    ExpressionWrapper,
     F,
     Max,
     OuterRef,
@@ -20,7 +22,8 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import RowNumber, TruncDate
+from django.db.models.functions import RowNumber, TruncDate, TruncDay
+from django.utils import timezone
 
 from portfolios.models import Holding, Portfolio, Transaction
 from valuations import metrics
@@ -180,6 +183,11 @@ def history_end(portfolio: Portfolio) -> date | None:
     return newest["at"].date() if newest["at"] else None
 
 
+def _day_start(day: date) -> datetime:
+    """Midnight starting ``day`` in the current time zone, as TruncDate counts days."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
 def value_history(
     portfolio: Portfolio, *, start: date | None, end: date
 ) -> list[HistoryPoint]:
@@ -204,21 +212,33 @@ def value_history(
         .annotate(total=Sum(signed))
         .values("total")
     )
+    # Day bounds as taken_at ranges, not taken_at::date: a range uses the
+    # (asset, taken_at) index, a date cast is evaluated on every row and made the
+    # query grow with days × snapshots per asset (seconds for a year on SQLite).
     last_of_day = (
         MarketSnapshot.objects.filter(
-            asset=OuterRef("asset_id"), taken_at__date=OuterRef("day")
+            asset=OuterRef("asset_id"),
+            taken_at__gte=OuterRef("day_start"),
+            taken_at__lt=OuterRef("next_day"),
         )
         .order_by("-taken_at")
         .values("taken_at")[:1]
     )
     snapshots = MarketSnapshot.objects.filter(
         asset_id__in=Transaction.objects.filter(portfolio=portfolio).values("asset_id"),
-        taken_at__date__lte=end,
+        taken_at__lt=_day_start(end + timedelta(days=1)),
     )
     if start is not None:
-        snapshots = snapshots.filter(taken_at__date__gte=start)
+        snapshots = snapshots.filter(taken_at__gte=_day_start(start))
     rows = (
-        snapshots.annotate(day=TruncDate("taken_at"))
+        snapshots.annotate(
+            day=TruncDate("taken_at"),
+            day_start=TruncDay("taken_at"),
+            next_day=ExpressionWrapper(
+                TruncDay("taken_at") + timedelta(days=1),
+                output_field=DateTimeField(),
+            ),
+        )
         .filter(taken_at=Subquery(last_of_day))
         .annotate(
             held=Subquery(held),

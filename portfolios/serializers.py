@@ -11,6 +11,7 @@ from rest_framework import serializers
 from capsite.api import Amount
 from portfolios.models import Portfolio, Transaction
 from valuations import diversification as dv
+from valuations.fields import MAX_DIGITS
 from valuations.models import Asset, Tier
 
 PERCENT = {
@@ -28,6 +29,15 @@ class TargetSerializer(serializers.Serializer):
     stable = Amount(**PERCENT)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A PATCH skips missing fields, but a target is only valid as a whole.
+        missing = [name for name in self.fields if name not in attrs]
+        if missing:
+            raise serializers.ValidationError(
+                {
+                    name: [self.fields[name].error_messages["required"]]
+                    for name in missing
+                }
+            )
         try:
             dv.validate_target(dv.Target(**attrs))
         except DjangoValidationError as err:
@@ -72,15 +82,19 @@ class PortfolioSerializer(serializers.ModelSerializer):
         return data
 
 
+# The ledger columns hold 40 digits (22 before the point). One digit less keeps
+# clear of SQLite, which reads decimals back through a float: a value a hair
+# under 10^22 comes back as 10^22, one digit too many, and fails to load.
+LEDGER = {"max_digits": MAX_DIGITS - 1, "min_value": Decimal(0)}
+
+
 class TransactionSerializer(serializers.ModelSerializer):
     asset = serializers.SlugRelatedField(
         slug_field="slug", queryset=Asset.objects.all()
     )
-    quantity = Amount(max_digits=40, min_value=Decimal(0))
-    price = Amount(
-        max_digits=40, source="unit_price", min_value=Decimal(0), help_text="USD"
-    )
-    fee = Amount(max_digits=40, min_value=Decimal(0), required=False, help_text="USD")
+    quantity = Amount(**LEDGER)
+    price = Amount(**LEDGER, source="unit_price", help_text="USD")
+    fee = Amount(**LEDGER, required=False, help_text="USD")
 
     class Meta:
         model = Transaction

@@ -12,11 +12,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from portfolios.models import Holding, Portfolio, Transaction
-from valuations.fields import DECIMAL_PLACES
+from valuations.fields import DECIMAL_PLACES, MAX_DIGITS
 from valuations.models import Asset
 
 ZERO = Decimal(0)
 QUANTUM = Decimal(1).scaleb(-DECIMAL_PLACES)
+# A holding's quantity, cost and realised P&L are stored in 22 integer digits.
+STORABLE_BELOW = Decimal(1).scaleb(MAX_DIGITS - DECIMAL_PLACES)
 TRANSACTION_FIELDS = (
     "asset",
     "kind",
@@ -37,11 +39,27 @@ def _lock(portfolio: Portfolio) -> Portfolio:
     return Portfolio.objects.select_for_update().get(pk=portfolio.pk)
 
 
+def _full_clean(portfolio: Portfolio) -> None:
+    """Validate the portfolio; a name the owner already uses is an error on name.
+
+    The unique constraint spans owner and name, so Django alone would report it
+    as a non-field error; the form shows it on the name field instead.
+    """
+    taken = Portfolio.objects.filter(owner_id=portfolio.owner_id, name=portfolio.name)
+    if portfolio.pk is not None:
+        taken = taken.exclude(pk=portfolio.pk)
+    if taken.exists():
+        raise ValidationError(
+            {"name": f"You already have a portfolio called “{portfolio.name}”."}
+        )
+    portfolio.full_clean()
+
+
 @transaction.atomic
 def create_portfolio(*, owner: AbstractBaseUser, **fields: Any) -> Portfolio:
     """Create a portfolio after validating name uniqueness and the target mix."""
     portfolio = Portfolio(owner=owner, **fields)
-    portfolio.full_clean()
+    _full_clean(portfolio)
     portfolio.save()
     return portfolio
 
@@ -51,7 +69,7 @@ def update_portfolio(*, portfolio: Portfolio, **fields: Any) -> Portfolio:
     """Change a portfolio's name, description, target mix or tolerance."""
     for name, value in fields.items():
         setattr(portfolio, name, value)
-    portfolio.full_clean()
+    _full_clean(portfolio)
     portfolio.save()
     return portfolio
 
@@ -107,7 +125,15 @@ def record_transactions(*, portfolio: Portfolio, rows: list[dict[str, Any]]) -> 
     for position, row in enumerate(rows, 1):
         tx = Transaction(portfolio=portfolio, **row)
         try:
-            tx.full_clean()
+            # Field checks only: the portfolio and assets are objects already in
+            # hand, and Django checks CheckConstraints with a query per row; the
+            # database still enforces them on the bulk insert.
+            tx.full_clean(
+                exclude=["portfolio", "asset"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
+            _check_amounts(tx)
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 errors.setdefault(field, []).extend(
@@ -119,6 +145,19 @@ def record_transactions(*, portfolio: Portfolio, rows: list[dict[str, Any]]) -> 
     Transaction.objects.bulk_create(entries, batch_size=500)
     rebuild_holdings(portfolio=portfolio, asset_ids={tx.asset_id for tx in entries})
     return len(entries)
+
+
+def _check_amounts(tx: Transaction) -> None:
+    """The amount rules of Transaction's constraints, checked in Python, by field."""
+    errors = {}
+    if tx.quantity is not None and tx.quantity <= 0:
+        errors["quantity"] = "Quantity must be more than zero."
+    if tx.unit_price is not None and tx.unit_price < 0:
+        errors["unit_price"] = "Unit price must be zero or more."
+    if tx.fee is not None and tx.fee < 0:
+        errors["fee"] = "Fee must be zero or more."
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -190,14 +229,22 @@ def rebuild_holdings(
                 else:
                     realized -= tx.fee
             state[tx.asset_id] = [held, cost, realized]
+        # Round in the 60-digit context: at the default 28 digits a cost of $10B
+        # or more has no room for 18 decimals and quantize raises.
+        for figures in state.values():
+            if any(abs(value) >= STORABLE_BELOW for value in figures):
+                raise ValidationError(
+                    {"quantity": "The holding would be too large to store."}
+                )
+            figures[1:] = [figures[1].quantize(QUANTUM), figures[2].quantize(QUANTUM)]
     Holding.objects.bulk_create(
         [
             Holding(
                 portfolio=portfolio,
                 asset_id=asset_id,
                 quantity=held,
-                cost_basis=cost.quantize(QUANTUM),
-                realized_pnl=realized.quantize(QUANTUM),
+                cost_basis=cost,
+                realized_pnl=realized,
             )
             for asset_id, (held, cost, realized) in state.items()
         ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.factories import UserFactory
+from tests.factories import PortfolioFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -40,3 +40,47 @@ def staff_client(db) -> Client:
     client = Client()
     client.force_login(admin)
     return client
+
+
+@pytest.fixture
+def portfolio(user):
+    return PortfolioFactory(owner=user, name="Main")
+
+
+@pytest.fixture
+def client_logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def other_client(other_user) -> Client:
+    client = Client()
+    client.force_login(other_user)
+    return client
+
+
+@pytest.fixture
+def api_client(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def other_api_client(other_user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(other_user)
+    return client
+
+
+@pytest.fixture
+def anon_client(db):
+    from rest_framework.test import APIClient
+
+    return APIClient()

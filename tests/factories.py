@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
 
+from portfolios.models import Portfolio, Transaction
 from valuations.models import Asset, Category, MarketSnapshot, SupplyUnlock
 
 
@@ -81,3 +82,46 @@ class SupplyUnlockFactory(factory.django.DjangoModelFactory):
     )
     amount = Decimal("100000")
     note = "Team vesting"
+
+
+class PortfolioFactory(factory.django.DjangoModelFactory):
+    """A portfolio with the balanced target mix (50/30/15 + 5 stable, ±5 points)."""
+
+    class Meta:
+        model = Portfolio
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Portfolio {n}")
+    description = ""
+    target_large = Decimal("50")
+    target_mid = Decimal("30")
+    target_small = Decimal("15")
+    target_stable = Decimal("5")
+    tolerance = Decimal("5")
+
+
+class TransactionFactory(factory.django.DjangoModelFactory):
+    """A ledger entry recorded through the service, so holdings are rebuilt.
+
+    ``build()`` gives an unsaved Transaction for tests that bypass the service.
+    """
+
+    class Meta:
+        model = Transaction
+
+    portfolio = factory.SubFactory(PortfolioFactory)
+    asset = factory.SubFactory(AssetFactory)
+    kind = Transaction.Kind.BUY
+    quantity = Decimal("1")
+    unit_price = Decimal("2")
+    fee = Decimal("0")
+    executed_at = factory.Sequence(
+        lambda n: datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=n)
+    )
+    note = ""
+
+    @classmethod
+    def _create(cls, model_class: type, *args: object, **kwargs: object):
+        from portfolios import services
+
+        return services.record_transaction(**kwargs)

@@ -78,7 +78,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='portfolio',
-            constraint=models.CheckConstraint(condition=models.Q(('target_large', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.Value(100), '-', models.F('target_mid')), '-', models.F('target_small')), '-', models.F('target_stable')))), name='portfolio_targets_sum_to_100', violation_error_message='Target weights must add up to 100 %.'),
+            constraint=models.CheckConstraint(condition=models.Q(('target_large', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.Value(100), '-', models.F('target_mid')), '-', models.F('target_small')), '-', models.F('target_stable')))), name='portfolio_targets_sum_to_100', violation_error_message='Target weights must add up to 100 %%.'),
         ),
         migrations.AddConstraint(
             model_name='portfolio',
