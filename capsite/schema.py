@@ -38,7 +38,8 @@ class AutoSchema(SpectacularAutoSchema):
 
     401 (bad or missing credentials) and 429 (throttled, with Retry-After)
     anywhere; 400 on writes and on validated query parameters; 404 for a path
-    id or a page that does not exist (another user's objects included).
+    id or a page that does not exist (another user's objects included); 415
+    for a request body DRF has no parser for.
     """
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
@@ -47,7 +48,7 @@ class AutoSchema(SpectacularAutoSchema):
             return None
         parameters = operation.get("parameters", [])
         query = {p["name"] for p in parameters if p.get("in") == "query"}
-        errors = {}
+        errors: dict[str, tuple[str, dict[str, Any], str]] = {}
         if (
             self.method in ("POST", "PUT", "PATCH", "DELETE")
             or query - _PAGE_PARAMETERS
@@ -56,6 +57,8 @@ class AutoSchema(SpectacularAutoSchema):
         errors["401"] = ("Error", _DETAIL, "Missing or invalid credentials.")
         if any(p.get("in") == "path" for p in parameters) or query & _PAGE_PARAMETERS:
             errors["404"] = ("Error", _DETAIL, "Not found, or not yours.")
+        if "requestBody" in operation:
+            errors["415"] = ("Error", _DETAIL, "Unsupported request body type.")
         errors["429"] = (
             "Error",
             _DETAIL,

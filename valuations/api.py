@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import django_filters
-from django.db.models import Count, Max, QuerySet, Sum
+from django.conf import settings
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -36,16 +37,30 @@ ORDERINGS = ["rank", "market_cap", "volume_24h", "price"]
 def _market_version() -> tuple[datetime | None, str]:
     """Return when market data last changed and a fingerprint of its current state.
 
-    One aggregate query; any new price, supply or volume changes the sums.
+    One aggregate query; any new price, supply or volume changes the sums. The
+    ``stale`` flags change with time alone, so an asset turning stale counts as
+    a change too, dated when it turned.
     """
+    stale_after = timedelta(seconds=settings.CAPSITE_STALE_AFTER)
+    stale_before = timezone.now() - stale_after
     row = Asset.objects.order_by().aggregate(
         updated=Max("last_updated"),
         count=Count("pk"),
         caps=Sum("market_cap"),
         volume=Sum("volume_24h"),
+        stale=Count(
+            "pk",
+            filter=Q(last_updated__lt=stale_before) | Q(last_updated__isnull=True),
+        ),
+        turned=Max("last_updated", filter=Q(last_updated__lt=stale_before)),
     )
-    fingerprint = f"{row['updated']}|{row['count']}|{row['caps']}|{row['volume']}"
-    return row["updated"], fingerprint
+    changed = row["updated"]
+    if row["turned"] is not None:
+        changed = max(changed, row["turned"] + stale_after)
+    fingerprint = (
+        f"{row['updated']}|{row['count']}|{row['caps']}|{row['volume']}|{row['stale']}"
+    )
+    return changed, fingerprint
 
 
 def _etag(request: Any, *args: Any, **kwargs: Any) -> str:

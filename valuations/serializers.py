@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from capsite.api import Amount
 from valuations import metrics, queries
+from valuations.fields import MAX_DIGITS
 from valuations.models import Asset, FdvBasis, Liquidity, Tier
 
 
@@ -181,12 +182,16 @@ class MarketSerializer(serializers.Serializer):
     categories = CategoryTotalSerializer(many=True)
 
 
+# Calculator inputs have the precision of stored market data (valuations.fields).
+INPUT = {"max_digits": MAX_DIGITS, "min_value": Decimal(0)}
+
+
 class CalculatorInputSerializer(serializers.Serializer):
-    price = Amount(min_value=Decimal(0))
-    circulating_supply = Amount(min_value=Decimal(0))
-    total_supply = Amount(min_value=Decimal(0), required=False, allow_null=True)
-    max_supply = Amount(min_value=Decimal(0), required=False, allow_null=True)
-    volume_24h = Amount(min_value=Decimal(0), required=False, allow_null=True)
+    price = Amount(**INPUT)
+    circulating_supply = Amount(**INPUT)
+    total_supply = Amount(**INPUT, required=False, allow_null=True)
+    max_supply = Amount(**INPUT, required=False, allow_null=True)
+    volume_24h = Amount(**INPUT, required=False, allow_null=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         circulating, maximum = attrs.get("circulating_supply"), attrs.get("max_supply")

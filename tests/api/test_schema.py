@@ -1,0 +1,139 @@
+"""The OpenAPI 3 schema at /api/schema/ and the offline Swagger UI at /api/docs/."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.staticfiles import finders
+from drf_spectacular.validation import validate_schema
+
+CONTRACT = {
+    "/api/v1/auth/token/": {"post", "delete"},
+    "/api/v1/assets/": {"get"},
+    "/api/v1/assets/{slug}/": {"get"},
+    "/api/v1/assets/{slug}/history/": {"get"},
+    "/api/v1/market/": {"get"},
+    "/api/v1/calculator/": {"post"},
+    "/api/v1/portfolios/": {"get", "post"},
+    "/api/v1/portfolios/{id}/": {"get", "patch", "delete"},
+    "/api/v1/portfolios/{id}/transactions/": {"get", "post"},
+    "/api/v1/portfolios/{id}/transactions/{tid}/": {"get", "patch", "delete"},
+    "/api/v1/portfolios/{id}/holdings/": {"get"},
+    "/api/v1/portfolios/{id}/allocation/": {"get"},
+    "/api/v1/portfolios/{id}/rebalance/": {"get"},
+    "/api/v1/portfolios/{id}/history/": {"get"},
+}
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+@pytest.fixture
+def schema(anon_client) -> dict:
+    response = anon_client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    return response.json()
+
+
+def operations(schema: dict):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield path, method, operation
+
+
+def test_the_schema_is_valid_openapi_3(schema):
+    assert schema["openapi"].startswith("3")
+    validate_schema(schema)  # raises on any violation of the OpenAPI 3 spec
+
+
+def test_the_schema_is_served_as_yaml_by_default(anon_client):
+    response = anon_client.get("/api/schema/")
+
+    assert response.status_code == 200
+    assert response.content.startswith(b"openapi: 3")
+
+
+def test_the_schema_lists_every_operation_of_the_contract(schema):
+    documented = {
+        path: {method for method in item if method in HTTP_METHODS}
+        for path, item in schema["paths"].items()
+    }
+
+    assert documented == CONTRACT
+
+
+def test_token_authentication_is_documented(schema):
+    assert schema["components"]["securitySchemes"]["tokenAuth"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": 'Token-based authentication with required prefix "Token"',
+    }
+
+
+def test_private_operations_require_credentials_and_public_ones_do_not(schema):
+    for path, method, operation in operations(schema):
+        public = path.startswith(("/api/v1/assets/", "/api/v1/market/")) or (
+            path in ("/api/v1/calculator/", "/api/v1/auth/token/") and method == "post"
+        )
+        assert ({} in operation["security"]) is public, (method, path)
+
+
+def test_error_responses_are_documented(schema):
+    for path, method, operation in operations(schema):
+        codes = set(operation["responses"])
+        assert {"401", "429"} <= codes, (method, path)
+        if "{" in path or "page" in str(operation.get("parameters")):
+            assert "404" in codes, (method, path)
+        if method in ("post", "patch", "delete"):
+            assert "400" in codes, (method, path)
+        if "requestBody" in operation:
+            assert "415" in codes, (method, path)
+    throttled = schema["paths"]["/api/v1/market/"]["get"]["responses"]["429"]
+    assert "Retry-After" in throttled["headers"]
+
+
+def test_money_and_quantities_are_documented_as_decimal_strings(schema):
+    components = schema["components"]["schemas"]
+
+    for component, field in [
+        ("Asset", "market_cap"),
+        ("Asset", "price"),
+        ("Holding", "quantity"),
+        ("Transaction", "quantity"),
+        ("TransactionRequest", "price"),
+        ("Allocation", "total_value"),
+    ]:
+        prop = components[component]["properties"][field]
+        assert (prop["type"], prop["format"]) == ("string", "decimal"), component
+
+
+def test_the_swagger_ui_answers_and_loads_only_local_files(anon_client):
+    response = anon_client.get("/api/docs/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    sources = re.findall(r'(?:src|href)="([^"]*)"', html)
+    assert sources, html
+    for source in sources:
+        assert not re.match(r"^(https?:)?//", source), source
+        assert source.startswith("/"), source
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_the_swagger_ui_files_are_bundled(anon_client):
+    html = anon_client.get("/api/docs/").content.decode()
+    static = re.findall(r'(?:src|href)="/static/([^"]+)"', html)
+
+    assert len(static) >= 3
+    for path in static:
+        assert finders.find(path), path
+
+
+def test_the_swagger_ui_script_points_at_the_local_schema(anon_client):
+    response = anon_client.get("/api/docs/", {"script": ""})
+
+    assert response.status_code == 200
+    script = response.content.decode()
+    assert '"/api/schema/"' in script
+    assert not re.search(r"https?://", script)
