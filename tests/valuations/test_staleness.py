@@ -66,7 +66,9 @@ def test_api_flags_stale_assets_and_market():
 
 
 def test_tier_changes_lists_each_move_between_tiers_in_time_order():
-    asset = AssetFactory(slug="mover", price=Decimal("1"), circulating_supply=Decimal("1"))
+    asset = AssetFactory(
+        slug="mover", price=Decimal("1"), circulating_supply=Decimal("1")
+    )
     start = datetime(2026, 1, 1, tzinfo=UTC)
     # Caps: $0.5B small, $2B mid, $3B mid, $12B large, $0.8B small.
     for day, price in enumerate(["0.5", "2", "3", "12", "0.8"]):
