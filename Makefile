@@ -48,6 +48,9 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/market_page.py
+	$(BIN)/python bench/portfolio_page.py
+	$(BIN)/python bench/api.py
+	$(BIN)/python bench/imports.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

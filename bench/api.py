@@ -1,0 +1,118 @@
+"""Benchmark the REST API: the asset list at 100 and 10,000 assets, portfolio analytics.
+
+Run: .venv/bin/python bench/api.py  (SQLite under /tmp), or with
+DATABASE_URL=postgres://…/capsite_bench_api for PostgreSQL (name must contain
+"bench": the database is dropped and recreated). Requests run in-process, so
+times are server time. Exits 1 if a query count grows with size.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Throttling would answer 429 to a benchmark's burst of requests.
+os.environ.setdefault("CAPSITE_API_ANON_RATE", "100000/min")
+os.environ.setdefault("CAPSITE_API_USER_RATE", "100000/min")
+
+from market_page import (  # noqa: E402 - the bench folder is not a package
+    _analyze,
+    _configure,
+    _grow_to,
+    _measure,
+    _print_table,
+)
+from portfolio_page import (  # noqa: E402
+    LARGE_HOLDINGS,
+    SMALL_HOLDINGS,
+    TRANSACTIONS,
+    _assets_for,
+    _portfolio,
+    _spread,
+)
+
+MARKET_URLS = ["/api/v1/assets/?page_size=100", "/api/v1/market/"]
+
+
+def _portfolio_urls(pk: int) -> list[str]:
+    base = f"/api/v1/portfolios/{pk}"
+    return [
+        f"{base}/allocation/",
+        f"{base}/holdings/?page_size=250",
+        f"{base}/rebalance/",
+    ]
+
+
+def _changed(before: list[dict], after: list[dict]) -> list[str]:
+    return [
+        a["url"]
+        for b, a in zip(before, after, strict=True)
+        if b["queries"] != a["queries"]
+    ]
+
+
+def main() -> None:
+    sqlite_file = _configure()
+    warnings.filterwarnings("ignore", message="No directory at")
+
+    import django
+
+    django.setup()
+
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from valuations.imports import load_bundled_market_data
+    from valuations.models import Asset
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    print(
+        f"capsite API bench on {connection.vendor} ({connection.settings_dict['NAME']})"
+    )
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        load_bundled_market_data()
+        _analyze()
+        client = Client()
+        small_market = [_measure(client, url) for url in MARKET_URLS]
+        _print_table(f"{Asset.objects.count():,} assets", small_market)
+        _grow_to(10_000)
+        _analyze()
+        large_market = [_measure(client, url) for url in MARKET_URLS]
+        _print_table(f"{Asset.objects.count():,} assets", large_market)
+
+        user = get_user_model().objects.create_user("bench", password=None)
+        client.force_login(user)
+        assets = _assets_for(LARGE_HOLDINGS)
+        small = _portfolio(
+            user, "Small", _spread(assets, SMALL_HOLDINGS), SMALL_HOLDINGS * 5
+        )
+        large = _portfolio(user, "Large", assets, TRANSACTIONS)
+        _analyze()
+        small_rows = [_measure(client, url) for url in _portfolio_urls(small.pk)]
+        _print_table(f"{SMALL_HOLDINGS} holdings", small_rows)
+        large_rows = [_measure(client, url) for url in _portfolio_urls(large.pk)]
+        _print_table(
+            f"{LARGE_HOLDINGS} holdings, {TRANSACTIONS:,} transactions", large_rows
+        )
+        grew = _changed(small_market, large_market) + _changed(small_rows, large_rows)
+        print(
+            "\nquery counts "
+            + (f"GREW on {', '.join(grew)}" if grew else "unchanged by size")
+        )
+        if grew:
+            sys.exit(1)
+    finally:
+        connection.close()
+        if sqlite_file is not None:
+            sqlite_file.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
