@@ -28,7 +28,7 @@ from django.utils import timezone
 from portfolios.models import Holding, Portfolio, Transaction
 from valuations import metrics
 from valuations.models import Asset, Category, MarketSnapshot, SupplyUnlock
-from valuations.queries import tier_case
+from valuations.queries import figures_for, tier_case
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -108,14 +108,7 @@ def holdings(portfolio: Portfolio, *, today: date) -> Holdings:
             continue
         asset = record.asset
         value = record.value or ZERO
-        figures = metrics.asset_figures(
-            price=asset.price,
-            circulating_supply=asset.circulating_supply,
-            total_supply=asset.total_supply,
-            max_supply=asset.max_supply,
-            volume_24h=asset.volume_24h,
-            total_market_cap=None,
-        )
+        figures = figures_for(asset, total_market_cap=None)
         rows.append(
             HoldingRow(
                 asset_slug=asset.slug,
