@@ -243,7 +243,7 @@ def main() -> None:
         print(
             f"migrate {migrated - started:.1f} s; bundled data "
             f"{time.perf_counter() - migrated:.1f} s "
-            f"({loaded['assets']} assets, {loaded['snapshots']} snapshots)"
+            f"({loaded['assets']} assets, {MarketSnapshot.objects.count():,} snapshots)"
         )
 
         client = Client()
