@@ -43,6 +43,23 @@ class Category(models.Model):
         return self.name
 
 
+def tier_conditions(cap: str = "market_cap") -> dict[str, Q]:
+    """Return the SQL condition on the market cap in column ``cap`` for each tier.
+
+    The one place tiers are expressed in SQL (metrics.tier_for is the Python
+    twin): the boundary belongs to the upper tier; unknown or zero is unranked.
+    """
+    from django.conf import settings
+
+    large, mid = settings.CAPSITE_TIER_LARGE_MIN, settings.CAPSITE_TIER_MID_MIN
+    return {
+        Tier.LARGE: Q(**{f"{cap}__gte": large}),
+        Tier.MID: Q(**{f"{cap}__gte": mid, f"{cap}__lt": large}),
+        Tier.SMALL: Q(**{f"{cap}__gt": 0, f"{cap}__lt": mid}),
+        Tier.UNRANKED: Q(**{f"{cap}__isnull": True}) | Q(**{f"{cap}__lte": 0}),
+    }
+
+
 class AssetQuerySet(models.QuerySet):
     def ranked(self) -> AssetQuerySet:
         """Assets with a known, positive market cap: the ones that get a rank."""
@@ -50,19 +67,8 @@ class AssetQuerySet(models.QuerySet):
 
     def in_tier(self, tier: str) -> AssetQuerySet:
         """Filter by tier using the indexed market cap column."""
-        from django.conf import settings
-
-        large = settings.CAPSITE_TIER_LARGE_MIN
-        mid = settings.CAPSITE_TIER_MID_MIN
-        if tier == Tier.LARGE:
-            return self.filter(market_cap__gte=large)
-        if tier == Tier.MID:
-            return self.filter(market_cap__gte=mid, market_cap__lt=large)
-        if tier == Tier.SMALL:
-            return self.filter(market_cap__gt=0, market_cap__lt=mid)
-        if tier == Tier.UNRANKED:
-            return self.filter(Q(market_cap__isnull=True) | Q(market_cap__lte=0))
-        return self.none()
+        conditions = tier_conditions()
+        return self.filter(conditions[tier]) if tier in conditions else self.none()
 
     def search(self, text: str) -> AssetQuerySet:
         text = text.strip()

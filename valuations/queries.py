@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Case,
@@ -25,7 +24,7 @@ from django.db.models.expressions import Window
 from django.db.models.functions import Cast, Coalesce, Lag, RowNumber
 
 from valuations import metrics
-from valuations.models import Asset, Category, Tier
+from valuations.models import Asset, Category, Tier, tier_conditions
 
 # Rank order: market cap descending, ties broken by the provider id (stable).
 RANK_ORDER = (F("market_cap").desc(), F("slug").asc())
@@ -178,23 +177,13 @@ class MarketOverview:
     tiers: list[TierTotal] = field(default_factory=list)
 
 
-def _tier_filters() -> dict[str, Q]:
-    large, mid = settings.CAPSITE_TIER_LARGE_MIN, settings.CAPSITE_TIER_MID_MIN
-    return {
-        Tier.LARGE: Q(market_cap__gte=large),
-        Tier.MID: Q(market_cap__gte=mid, market_cap__lt=large),
-        Tier.SMALL: Q(market_cap__gt=0, market_cap__lt=mid),
-        Tier.UNRANKED: Q(market_cap__isnull=True) | Q(market_cap__lte=0),
-    }
-
-
 def market_overview() -> MarketOverview:
     """Return total and altcoin market cap, BTC/ETH dominance and totals per tier.
 
     One aggregate query with conditional sums, whatever the number of assets.
     """
     zero = Decimal(0)
-    tier_filters = _tier_filters()
+    tier_filters = tier_conditions()
     aggregates = {
         "total": Sum("market_cap", filter=Q(market_cap__gt=0)),
         "count": Count("pk"),
@@ -266,12 +255,11 @@ def figures_for(asset: Asset, total_market_cap: Decimal | None) -> metrics.Asset
 
 def tier_case(cap: str = "market_cap") -> Case:
     """A SQL expression giving the tier of the market cap in column ``cap``."""
-    large, mid = settings.CAPSITE_TIER_LARGE_MIN, settings.CAPSITE_TIER_MID_MIN
     return Case(
-        When(**{f"{cap}__gte": large}, then=Value(Tier.LARGE.value)),
-        When(**{f"{cap}__gte": mid}, then=Value(Tier.MID.value)),
-        When(**{f"{cap}__gt": 0}, then=Value(Tier.SMALL.value)),
-        default=Value(Tier.UNRANKED.value),
+        *(
+            When(condition, then=Value(str(tier)))
+            for tier, condition in tier_conditions(cap).items()
+        ),
         output_field=CharField(),
     )
 
