@@ -63,14 +63,22 @@ def _market_version() -> tuple[datetime | None, str]:
     return changed, fingerprint
 
 
+def _request_version(request: Any) -> tuple[datetime | None, str]:
+    """The market version, read once per request: the ETag and Last-Modified
+    checks both need it."""
+    if not hasattr(request, "_market_version"):
+        request._market_version = _market_version()
+    return request._market_version
+
+
 def _etag(request: Any, *args: Any, **kwargs: Any) -> str:
-    _, fingerprint = _market_version()
+    _, fingerprint = _request_version(request)
     key = f"{fingerprint}|{request.get_full_path()}|{request.headers.get('Accept', '')}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _last_modified(request: Any, *args: Any, **kwargs: Any) -> datetime | None:
-    return _market_version()[0]
+    return _request_version(request)[0]
 
 
 # ETag and Last-Modified on market reads: a client that sends If-None-Match or
