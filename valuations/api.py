@@ -159,13 +159,11 @@ class AssetDetailView(_MarketContextMixin, generics.RetrieveAPIView):
     def get_object(self) -> Asset:
         asset = super().get_object()
         asset.rank = queries.ranks_for([asset.pk]).get(asset.pk)
-        unlocks = sorted(asset.unlocks.all(), key=lambda u: (u.date, u.pk))
-        projections = metrics.project_unlocks(
-            asset.price, asset.circulating_supply, [(u.date, u.amount) for u in unlocks]
-        )
         asset.unlock_projections = [
-            {**vars(p), "note": u.note}
-            for u, p in zip(unlocks, projections, strict=True)
+            {**vars(projection), "note": unlock.note}
+            for unlock, projection in queries.unlock_schedule(
+                asset, asset.unlocks.all()
+            )
         ]
         return asset
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -24,7 +25,7 @@ from django.db.models.expressions import Window
 from django.db.models.functions import Cast, Coalesce, Lag, RowNumber
 
 from valuations import metrics
-from valuations.models import Asset, Category, Tier, tier_conditions
+from valuations.models import Asset, Category, SupplyUnlock, Tier, tier_conditions
 
 # Rank order: market cap descending, ties broken by the provider id (stable).
 RANK_ORDER = (F("market_cap").desc(), F("slug").asc())
@@ -289,3 +290,18 @@ def tier_changes(asset: Asset) -> list[TierChange]:
         .values_list("taken_at", "previous", "tier", "market_cap")
     )
     return [TierChange(*row) for row in rows]
+
+
+def unlock_schedule(
+    asset: Asset, unlocks: Iterable[SupplyUnlock]
+) -> list[tuple[SupplyUnlock, metrics.UnlockProjection]]:
+    """Pair each unlock with its projected circulating supply, cap and tier.
+
+    Unlocks are ordered as metrics.project_unlocks applies them (date, then
+    amount), so each pair belongs together even when two share a date.
+    """
+    ordered = sorted(unlocks, key=lambda u: (u.date, u.amount))
+    projections = metrics.project_unlocks(
+        asset.price, asset.circulating_supply, [(u.date, u.amount) for u in ordered]
+    )
+    return list(zip(ordered, projections, strict=True))

@@ -86,10 +86,6 @@ def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "taken_at", "price", "market_cap"
         )
     )
-    unlocks = list(asset.unlocks.order_by("date"))
-    projections = metrics.project_unlocks(
-        asset.price, asset.circulating_supply, [(u.date, u.amount) for u in unlocks]
-    )
     changes = queries.tier_changes(asset)
     context = {
         "asset": asset,
@@ -100,7 +96,7 @@ def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "stale": metrics.is_stale(asset.last_updated, timezone.now()),
         "tier_changes": changes[::-1][:12],
         "tier_change_count": len(changes),
-        "unlocks": list(zip(unlocks, projections, strict=True)),
+        "unlocks": queries.unlock_schedule(asset, asset.unlocks.all()),
     }
     return render(request, "valuations/asset_detail.html", context)
 
