@@ -1157,3 +1157,18 @@ def test_the_unlock_command_exits_non_zero_on_a_bad_file(unlock_assets, tmp_path
 
     assert "unlocks.csv: line 2: amount: -1 is negative." in err.getvalue()
     assert "2 unlocks added, 0 updated." in out.getvalue()
+
+
+def test_the_unlock_command_records_its_import_run(unlock_assets, tmp_path):
+    path = tmp_path / "schedule.csv"
+    path.write_text(UNLOCKS, encoding="utf-8")
+
+    call_command("import_unlocks", str(path), stdout=StringIO())
+
+    run = ImportRun.objects.get(format="unlocks")
+    assert (run.source, run.triggered_by, run.status) == (
+        "schedule.csv",
+        "import_unlocks",
+        ImportRun.Status.APPLIED,
+    )
+    assert run.created == SupplyUnlock.objects.count()

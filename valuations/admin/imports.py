@@ -28,7 +28,6 @@ from valuations.forms_admin import (
 )
 from valuations.imports import (
     FormatError,
-    UnlockReport,
     import_markets,
     import_unlocks,
     preview_markets,
@@ -57,9 +56,6 @@ UNLOCK_UPLOAD_PERMS = ("valuations.add_supplyunlock", "valuations.change_supplyu
 # it and drops its stored file.
 PREVIEW_TTL = timedelta(days=1)
 
-# ImportRun.format of unlock schedule uploads, which share the import list.
-UNLOCK_FORMAT = "unlocks"
-
 
 def _admin_context(
     model_admin: admin.ModelAdmin, request: HttpRequest, title: str, **extra: Any
@@ -79,26 +75,6 @@ def _count(number: int, noun: str) -> str:
 
 def _row_errors_table(errors: list[Any]) -> str:
     return render_to_string("admin/valuations/_row_errors.html", {"errors": errors})
-
-
-def _record_unlock_run(
-    report: UnlockReport, *, source: str, triggered_by: str
-) -> ImportRun:
-    """Record an unlock upload in the import list, as market imports record theirs."""
-    rejected = bool(report.errors)
-    return ImportRun.objects.create(
-        source=source[:500],
-        format=UNLOCK_FORMAT,
-        triggered_by=triggered_by[:150],
-        status=ImportRun.Status.REJECTED if rejected else ImportRun.Status.APPLIED,
-        finished=timezone.now(),
-        rows=report.rows,
-        created=report.created,
-        updated=report.updated,
-        unchanged=0 if rejected else report.rows - report.created - report.updated,
-        skipped=len({e.position for e in report.errors}),
-        errors=[vars(e) for e in report.errors[:1000]],
-    )
 
 
 @admin.register(SupplyUnlock)
@@ -143,21 +119,18 @@ class SupplyUnlockAdmin(admin.ModelAdmin):
             form = UnlockUploadForm(request.POST, request.FILES)
             if form.is_valid():
                 try:
-                    # The run is recorded with the unlocks, or neither is written.
-                    with transaction.atomic():
-                        report = import_unlocks(form.text)
-                        run = _record_unlock_run(
-                            report,
-                            source=form.cleaned_data["file"].name,
-                            triggered_by=request.user.get_username(),
-                        )
+                    report = import_unlocks(
+                        form.text,
+                        source=form.cleaned_data["file"].name,
+                        triggered_by=request.user.get_username(),
+                    )
                 except FormatError as exc:
                     form.add_error("file", str(exc))
             if report is not None and not report.errors:
                 messages.success(
                     request,
-                    f"Imported unlocks from {run.source}: {report.created} new, "
-                    f"{report.updated} updated, {run.unchanged} unchanged.",
+                    f"Imported unlocks from {report.run.source}: {report.created} new, "
+                    f"{report.updated} updated, {report.unchanged} unchanged.",
                 )
                 return redirect("admin:valuations_supplyunlock_changelist")
         context = _admin_context(

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import timezone
 
 from valuations.imports.apply import ImportPlan, apply_plan, plan_import, record_run
 from valuations.imports.formats import (
@@ -177,13 +178,45 @@ class UnlockReport:
     created: int = 0
     updated: int = 0
     errors: list[RowError] = field(default_factory=list)
+    run: ImportRun | None = None
+
+    @property
+    def unchanged(self) -> int:
+        return 0 if self.errors else self.rows - self.created - self.updated
 
 
-def import_unlocks(text: str) -> UnlockReport:
+UNLOCK_FORMAT = "unlocks"
+
+
+def import_unlocks(
+    text: str, *, source: str = "unlocks.csv", triggered_by: str = "import_unlocks"
+) -> UnlockReport:
     """Import a token unlock schedule CSV (asset,date,amount,note): all rows or none.
 
     An unlock is identified by asset and date, so importing again updates it.
+    The import is recorded as an ImportRun, with the unlocks or without them.
     """
+    with transaction.atomic():
+        report = _apply_unlocks(text)
+        report.run = ImportRun.objects.create(
+            source=source[:500],
+            format=UNLOCK_FORMAT,
+            triggered_by=triggered_by[:150],
+            status=ImportRun.Status.REJECTED
+            if report.errors
+            else ImportRun.Status.APPLIED,
+            finished=timezone.now(),
+            rows=report.rows,
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            skipped=len({e.position for e in report.errors}),
+            errors=[vars(e) for e in report.errors[:1000]],
+        )
+    return report
+
+
+def _apply_unlocks(text: str) -> UnlockReport:
     report = UnlockReport()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = {"asset", "date", "amount"} - set(reader.fieldnames or [])
@@ -227,22 +260,21 @@ def import_unlocks(text: str) -> UnlockReport:
             parsed[(asset.pk, when)] = (amount, (raw.get("note") or "").strip()[:200])
     if report.errors:
         return report
-    with transaction.atomic():
-        existing = {
-            (u.asset_id, u.date): u
-            for u in SupplyUnlock.objects.filter(asset_id__in={k[0] for k in parsed})
-        }
-        new, changed = [], []
-        for (asset_id, when), (amount, note) in parsed.items():
-            unlock = existing.get((asset_id, when))
-            if unlock is None:
-                new.append(
-                    SupplyUnlock(asset_id=asset_id, date=when, amount=amount, note=note)
-                )
-            elif unlock.amount != amount or unlock.note != note:
-                unlock.amount, unlock.note = amount, note
-                changed.append(unlock)
-        SupplyUnlock.objects.bulk_create(new)
-        SupplyUnlock.objects.bulk_update(changed, ["amount", "note"])
+    existing = {
+        (u.asset_id, u.date): u
+        for u in SupplyUnlock.objects.filter(asset_id__in={k[0] for k in parsed})
+    }
+    new, changed = [], []
+    for (asset_id, when), (amount, note) in parsed.items():
+        unlock = existing.get((asset_id, when))
+        if unlock is None:
+            new.append(
+                SupplyUnlock(asset_id=asset_id, date=when, amount=amount, note=note)
+            )
+        elif unlock.amount != amount or unlock.note != note:
+            unlock.amount, unlock.note = amount, note
+            changed.append(unlock)
+    SupplyUnlock.objects.bulk_create(new)
+    SupplyUnlock.objects.bulk_update(changed, ["amount", "note"])
     report.created, report.updated = len(new), len(changed)
     return report

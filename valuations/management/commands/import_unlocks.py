@@ -18,7 +18,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, file: Path, **options: Any) -> None:
         try:
-            report = import_unlocks(file.read_text(encoding="utf-8"))
+            report = import_unlocks(
+                file.read_text(encoding="utf-8"),
+                source=file.name,
+                triggered_by="import_unlocks",
+            )
         except (OSError, UnicodeDecodeError, FormatError) as exc:
             raise CommandError(f"{file}: {exc}") from exc
         for error in report.errors:
