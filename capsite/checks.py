@@ -28,11 +28,17 @@ def check_production_settings(app_configs: Any, **kwargs: Any) -> list:
                 id="capsite.W002",
             )
         )
+    return problems
+
+
+@register()
+def check_tier_thresholds(app_configs: Any, **kwargs: Any) -> list:
+    """Refuse tier thresholds that would make the mid tier empty or inverted."""
     if settings.CAPSITE_TIER_MID_MIN >= settings.CAPSITE_TIER_LARGE_MIN:
-        problems.append(
+        return [
             Error(
                 "CAPSITE_TIER_MID_MIN must be below CAPSITE_TIER_LARGE_MIN.",
                 id="capsite.E001",
             )
-        )
-    return problems
+        ]
+    return []
