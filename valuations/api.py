@@ -20,7 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from valuations import metrics, queries
-from valuations.models import Asset, MarketSnapshot, Tier
+from valuations.choices import Tier
+from valuations.models import Asset, MarketSnapshot
 from valuations.serializers import (
     AssetDetailSerializer,
     AssetSerializer,
@@ -123,9 +124,7 @@ class AssetFilterSet(django_filters.FilterSet):
 class _MarketContextMixin:
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
-        context["total_market_cap"] = Asset.objects.ranked().aggregate(
-            t=Sum("market_cap")
-        )["t"]
+        context["total_market_cap"] = queries.total_market_cap()
         return context
 
 
@@ -185,7 +184,7 @@ class AssetHistoryView(generics.ListAPIView):
         asset = get_object_or_404(Asset, slug=self.kwargs["slug"])
         params = HistoryQuerySerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
-        snapshots = asset.snapshots.annotate(tier=queries.tier_case()).order_by(
+        snapshots = asset.snapshots.annotate(tier=metrics.tier_case()).order_by(
             "taken_at"
         )
         if start := params.validated_data.get("start"):
@@ -203,36 +202,25 @@ class MarketView(views.APIView):
 
     @extend_schema(responses=MarketSerializer)
     def get(self, request: Request) -> Response:
-        overview = queries.market_overview()
-        total = overview.total_market_cap
-        top = queries.top_caps(10)
-        dominance = [
-            {
-                "symbol": symbol.upper(),
-                "share": metrics.percent(metrics.dominance(cap, total)),
-            }
-            for symbol, cap in top
-        ]
-        others = total - sum((cap for _, cap in top), metrics.ZERO)
-        dominance.append(
-            {
-                "symbol": "others",
-                "share": metrics.percent(metrics.dominance(others, total)),
-            }
-        )
+        summary = queries.market_summary(top=10)
+        overview = summary.overview
         data = {
-            "total_market_cap": total,
+            "total_market_cap": overview.total_market_cap,
             "altcoin_market_cap": overview.altcoin_market_cap,
             "asset_count": overview.asset_count,
             "as_of": overview.as_of,
             "stale": metrics.is_stale(overview.as_of, timezone.now()),
-            "dominance": [d for d in dominance if d["share"] is not None],
+            "dominance": [
+                {"symbol": d.symbol, "share": metrics.percent(d.share)}
+                for d in summary.dominance
+                if d.share is not None
+            ],
             "tiers": [
                 {**vars(t), "share": metrics.percent(t.share)} for t in overview.tiers
             ],
             "categories": [
                 {**vars(c), "share": metrics.percent(c.share)}
-                for c in queries.category_totals(total)
+                for c in summary.categories
             ],
         }
         return Response(MarketSerializer(data).data)

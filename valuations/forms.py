@@ -7,8 +7,10 @@ from typing import Any
 
 from django import forms
 
+from valuations import metrics
+from valuations.choices import Tier
 from valuations.fields import DECIMAL_PLACES, MAX_DIGITS
-from valuations.models import Category, Tier
+from valuations.models import Category
 from valuations.queries import SORTS
 
 SORT_LABELS = {
@@ -68,16 +70,10 @@ class CalculatorForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        circulating, maximum = data.get("circulating_supply"), data.get("max_supply")
-        if circulating is not None and maximum is not None and circulating > maximum:
+        maximum = data.get("max_supply")
+        if not metrics.circulating_within_max(data.get("circulating_supply"), maximum):
             self.add_error(
                 "circulating_supply",
                 f"Circulating supply cannot exceed the max supply ({maximum:,}).",
-            )
-        total = data.get("total_supply")
-        if total is not None and maximum is not None and total > maximum:
-            self.add_error(
-                "total_supply",
-                f"Total supply cannot exceed the max supply ({maximum:,}).",
             )
         return data

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
+from valuations import metrics
 from valuations.imports import CSV_HEADER, UNLOCK_HEADER, Format
 from valuations.models import Asset, MarketSnapshot, SupplyUnlock
 
@@ -64,11 +65,9 @@ class _MarketDataForm(forms.ModelForm):
         circulating = cleaned.get("circulating_supply")
         maximum = cleaned.get("max_supply")
         if (
-            circulating is not None
-            and maximum is not None
-            and "circulating_supply" not in self.errors
+            "circulating_supply" not in self.errors
             and "max_supply" not in self.errors
-            and circulating > maximum
+            and not metrics.circulating_within_max(circulating, maximum)
         ):
             self.add_error(
                 "circulating_supply",

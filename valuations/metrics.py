@@ -1,7 +1,10 @@
-"""Pure Decimal functions for every valuation definition in PRODUCT.md.
+"""Every market rule of PRODUCT.md, each in one function named after it.
 
-No ORM and no settings read at import time: thresholds are read when called, so
-tests can change them with pytest-django's ``settings`` fixture.
+Pure Decimal functions, and beside each rule the database must also apply
+(tiers, ranking, the total market cap, circulating within max) its SQL half as
+a query expression, so the two are read, changed and tested together. No model
+is imported and no setting is read at import time: thresholds are read when
+called, so tests can change them with pytest-django's ``settings`` fixture.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from decimal import ROUND_CEILING, Context, Decimal, localcontext
 from typing import NamedTuple
 
 from django.conf import settings
+from django.db.models import Case, CharField, F, OrderBy, Q, Sum, Value, When
 
-from valuations.models import FdvBasis, Liquidity, Tier
+from valuations.choices import FdvBasis, Liquidity, Tier
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -98,11 +102,12 @@ def volume_to_market_cap(
     return _ratio(volume_24h, cap)
 
 
-def liquidity_band(ratio: Decimal | None) -> str | None:
-    """Return the liquidity band of a volume ÷ market cap ratio.
+def turnover_band(ratio: Decimal | None) -> str | None:
+    """Return the turnover (liquidity) band of a volume ÷ market cap ratio.
 
     ``high`` above 1.0, ``healthy`` from 0.1 to 1.0 inclusive, ``low`` below 0.1
-    (the cap is then unreliable: a thin order book moves the price easily).
+    (PRODUCT.md: volume-to-market-cap). The band describes turnover; it is shown,
+    never alarming.
     """
     if ratio is None:
         return None
@@ -126,6 +131,56 @@ def tier_for(cap: Decimal | None) -> str:
     if cap >= settings.CAPSITE_TIER_MID_MIN:
         return Tier.MID
     return Tier.SMALL
+
+
+def tier_conditions(cap: str = "market_cap") -> dict[str, Q]:
+    """SQL half of ``tier_for``: the condition on column ``cap`` for each tier.
+
+    The boundary belongs to the upper tier; unknown or zero is unranked.
+    """
+    large, mid = settings.CAPSITE_TIER_LARGE_MIN, settings.CAPSITE_TIER_MID_MIN
+    return {
+        Tier.LARGE: Q(**{f"{cap}__gte": large}),
+        Tier.MID: Q(**{f"{cap}__gte": mid, f"{cap}__lt": large}),
+        Tier.SMALL: Q(**{f"{cap}__gt": 0, f"{cap}__lt": mid}),
+        Tier.UNRANKED: Q(**{f"{cap}__isnull": True}) | Q(**{f"{cap}__lte": 0}),
+    }
+
+
+def tier_case(cap: str = "market_cap") -> Case:
+    """SQL half of ``tier_for``: an expression giving the tier of column ``cap``."""
+    return Case(
+        *(
+            When(condition, then=Value(str(tier)))
+            for tier, condition in tier_conditions(cap).items()
+        ),
+        output_field=CharField(),
+    )
+
+
+def is_ranked(cap: Decimal | None) -> bool:
+    """Return whether an asset with this market cap gets a rank: known and above 0."""
+    return cap is not None and cap > 0
+
+
+# SQL half of is_ranked.
+RANKED = Q(market_cap__gt=0)
+
+
+def rank_key(cap: Decimal | None, slug: str) -> tuple[bool, Decimal, str]:
+    """Return the sort key of the rank order: cap descending, then the slug.
+
+    PRODUCT.md, rank: position by market cap, descending, ties broken by a stable
+    key (the provider id); unknown caps sort last.
+    """
+    return (cap is None, -(cap if cap is not None else ZERO), slug)
+
+
+# SQL half of rank_key.
+RANK_ORDER: tuple[OrderBy, OrderBy] = (
+    F("market_cap").desc(nulls_last=True),
+    F("slug").asc(),
+)
 
 
 def next_tier(
@@ -153,7 +208,12 @@ def next_tier(
 def total_market_cap(caps: Iterable[Decimal | None]) -> Decimal:
     """Return the sum of the market caps of ranked assets (unknown and zero skipped)."""
     with localcontext(_EXACT):
-        return sum((cap for cap in caps if cap is not None and cap > 0), ZERO)
+        return sum((cap for cap in caps if cap is not None and is_ranked(cap)), ZERO)
+
+
+def total_market_cap_sum(cap: str = "market_cap") -> Sum:
+    """SQL half of ``total_market_cap``: the aggregate over ranked assets' caps."""
+    return Sum(cap, filter=Q(**{f"{cap}__gt": 0}))
 
 
 def altcoin_market_cap(total: Decimal, bitcoin_cap: Decimal | None) -> Decimal:
@@ -166,6 +226,39 @@ def dominance(cap: Decimal | None, total: Decimal | None) -> Decimal | None:
     if cap is None or cap <= 0:
         return None
     return _ratio(cap, total)
+
+
+def top_dominance(
+    top: Iterable[tuple[str, Decimal]], total: Decimal
+) -> list[tuple[str, Decimal | None]]:
+    """Return (symbol, dominance) of each of the largest assets, then ``others``.
+
+    ``others`` is the total minus the listed caps: everything outside the top.
+    """
+    top = list(top)
+    others = _EXACT.subtract(total, total_market_cap(cap for _, cap in top))
+    shares = [(symbol, dominance(cap, total)) for symbol, cap in top]
+    return [*shares, ("others", dominance(others, total))]
+
+
+def circulating_within_max(
+    circulating_supply: Decimal | None, max_supply: Decimal | None
+) -> bool:
+    """Return whether circulating supply is at most the max supply (or either unknown).
+
+    Circulating supply above the max supply is impossible for one asset's data.
+    """
+    if circulating_supply is None or max_supply is None:
+        return True
+    return circulating_supply <= max_supply
+
+
+# SQL half of circulating_within_max (a CheckConstraint condition).
+CIRCULATING_WITHIN_MAX = (
+    Q(max_supply__isnull=True)
+    | Q(circulating_supply__isnull=True)
+    | Q(circulating_supply__lte=F("max_supply"))
+)
 
 
 def is_stale(last_updated: datetime | None, now: datetime) -> bool:
@@ -251,7 +344,7 @@ def asset_figures(
             circulating_supply, max_supply, total_supply
         ),
         volume_to_market_cap=turnover,
-        liquidity=liquidity_band(turnover),
+        liquidity=turnover_band(turnover),
         dominance=dominance(cap, total_market_cap),
         next_tier=next_tier(price, circulating_supply),
     )

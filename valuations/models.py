@@ -7,24 +7,12 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from valuations.fields import decimal_field, product_field
-
-
-class Tier(models.TextChoices):
-    LARGE = "large", "Large cap"
-    MID = "mid", "Mid cap"
-    SMALL = "small", "Small cap"
-    UNRANKED = "unranked", "Unranked"
-
-
-class Liquidity(models.TextChoices):
-    HIGH = "high", "High"
-    HEALTHY = "healthy", "Healthy"
-    LOW = "low", "Low"
-
-
-class FdvBasis(models.TextChoices):
-    MAX_SUPPLY = "max_supply", "Max supply"
-    TOTAL_SUPPLY = "total_supply", "Total supply"
+from valuations.metrics import (
+    CIRCULATING_WITHIN_MAX,
+    RANK_ORDER,
+    RANKED,
+    tier_conditions,
+)
 
 
 class Category(models.Model):
@@ -43,27 +31,10 @@ class Category(models.Model):
         return self.name
 
 
-def tier_conditions(cap: str = "market_cap") -> dict[str, Q]:
-    """Return the SQL condition on the market cap in column ``cap`` for each tier.
-
-    The one place tiers are expressed in SQL (metrics.tier_for is the Python
-    twin): the boundary belongs to the upper tier; unknown or zero is unranked.
-    """
-    from django.conf import settings
-
-    large, mid = settings.CAPSITE_TIER_LARGE_MIN, settings.CAPSITE_TIER_MID_MIN
-    return {
-        Tier.LARGE: Q(**{f"{cap}__gte": large}),
-        Tier.MID: Q(**{f"{cap}__gte": mid, f"{cap}__lt": large}),
-        Tier.SMALL: Q(**{f"{cap}__gt": 0, f"{cap}__lt": mid}),
-        Tier.UNRANKED: Q(**{f"{cap}__isnull": True}) | Q(**{f"{cap}__lte": 0}),
-    }
-
-
 class AssetQuerySet(models.QuerySet):
     def ranked(self) -> AssetQuerySet:
         """Assets with a known, positive market cap: the ones that get a rank."""
-        return self.filter(market_cap__gt=0)
+        return self.filter(RANKED)
 
     def in_tier(self, tier: str) -> AssetQuerySet:
         """Filter by tier using the indexed market cap column."""
@@ -103,7 +74,7 @@ class Asset(models.Model):
     objects = AssetQuerySet.as_manager()
 
     class Meta:
-        ordering = [F("market_cap").desc(nulls_last=True), "slug"]
+        ordering = list(RANK_ORDER)
         indexes = [
             models.Index(F("market_cap").desc(), "slug", name="asset_cap_rank_idx"),
             models.Index(fields=["volume_24h"], name="asset_volume_idx"),
@@ -132,9 +103,7 @@ class Asset(models.Model):
                 name="asset_volume_not_negative",
             ),
             models.CheckConstraint(
-                condition=Q(max_supply__isnull=True)
-                | Q(circulating_supply__isnull=True)
-                | Q(circulating_supply__lte=F("max_supply")),
+                condition=CIRCULATING_WITHIN_MAX,
                 name="asset_circulating_within_max",
                 violation_error_message=(
                     "Circulating supply cannot exceed the max supply."

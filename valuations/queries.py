@@ -10,7 +10,6 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import (
     Case,
-    CharField,
     Count,
     F,
     FloatField,
@@ -18,17 +17,15 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
-    Value,
     When,
 )
 from django.db.models.expressions import Window
 from django.db.models.functions import Cast, Coalesce, Lag, RowNumber
 
 from valuations import metrics
-from valuations.models import Asset, Category, SupplyUnlock, Tier, tier_conditions
-
-# Rank order: market cap descending, ties broken by the provider id (stable).
-RANK_ORDER = (F("market_cap").desc(), F("slug").asc())
+from valuations.choices import Tier
+from valuations.metrics import RANK_ORDER, tier_case, tier_conditions
+from valuations.models import Asset, Category, SupplyUnlock
 
 # Public sort keys of the market table and the expression each sorts by.
 SORTS = {
@@ -186,7 +183,7 @@ def market_overview() -> MarketOverview:
     zero = Decimal(0)
     tier_filters = tier_conditions()
     aggregates = {
-        "total": Sum("market_cap", filter=Q(market_cap__gt=0)),
+        "total": metrics.total_market_cap_sum(),
         "count": Count("pk"),
         "bitcoin": Sum("market_cap", filter=Q(slug="bitcoin", market_cap__gt=0)),
         "ethereum": Sum("market_cap", filter=Q(slug="ethereum", market_cap__gt=0)),
@@ -224,7 +221,7 @@ def category_totals(total_market_cap: Decimal) -> list[CategoryTotal]:
     """Return market cap and asset count per category, largest first, in one query."""
     rows = (
         Category.objects.annotate(
-            cap=Sum("assets__market_cap", filter=Q(assets__market_cap__gt=0)),
+            cap=metrics.total_market_cap_sum("assets__market_cap"),
             asset_count=Count("assets"),
         )
         .order_by(F("cap").desc(nulls_last=True), "name")
@@ -242,6 +239,41 @@ def category_totals(total_market_cap: Decimal) -> list[CategoryTotal]:
     ]
 
 
+def total_market_cap() -> Decimal | None:
+    """Return the total market cap of all ranked assets, in one query."""
+    return Asset.objects.order_by().aggregate(total=metrics.total_market_cap_sum())[
+        "total"
+    ]
+
+
+@dataclass
+class Share:
+    symbol: str
+    share: Decimal | None  # fraction of the total market cap
+
+
+@dataclass
+class MarketSummary:
+    overview: MarketOverview
+    dominance: list[Share]  # the top assets, then "others"
+    categories: list[CategoryTotal]
+
+
+def market_summary(*, top: int = 10) -> MarketSummary:
+    """Return the market's totals, tiers, top-``top`` dominance and categories.
+
+    The one read behind the market page and the market API: three queries, or
+    two with ``top=0`` (the page shows BTC and ETH dominance from the overview).
+    """
+    overview = market_overview()
+    total = overview.total_market_cap
+    dominance = []
+    if top:
+        caps = [(symbol.upper(), cap) for symbol, cap in top_caps(top)]
+        dominance = [Share(*pair) for pair in metrics.top_dominance(caps, total)]
+    return MarketSummary(overview, dominance, category_totals(total))
+
+
 def figures_for(asset: Asset, total_market_cap: Decimal | None) -> metrics.AssetFigures:
     """Return an asset's metrics from its stored price, supplies and volume."""
     return metrics.asset_figures(
@@ -251,17 +283,6 @@ def figures_for(asset: Asset, total_market_cap: Decimal | None) -> metrics.Asset
         max_supply=asset.max_supply,
         volume_24h=asset.volume_24h,
         total_market_cap=total_market_cap,
-    )
-
-
-def tier_case(cap: str = "market_cap") -> Case:
-    """A SQL expression giving the tier of the market cap in column ``cap``."""
-    return Case(
-        *(
-            When(condition, then=Value(str(tier)))
-            for tier, condition in tier_conditions(cap).items()
-        ),
-        output_field=CharField(),
     )
 
 

@@ -10,8 +10,9 @@ from rest_framework import serializers
 
 from capsite.api import Amount
 from valuations import metrics, queries
+from valuations.choices import FdvBasis, Liquidity, Tier
 from valuations.fields import MAX_DIGITS
-from valuations.models import Asset, FdvBasis, Liquidity, Tier
+from valuations.models import Asset
 
 
 class NextTierSerializer(serializers.Serializer):
@@ -194,15 +195,10 @@ class CalculatorInputSerializer(serializers.Serializer):
     volume_24h = Amount(**INPUT, required=False, allow_null=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        circulating, maximum = attrs.get("circulating_supply"), attrs.get("max_supply")
-        if maximum is not None and circulating is not None and circulating > maximum:
+        maximum = attrs.get("max_supply")
+        if not metrics.circulating_within_max(attrs.get("circulating_supply"), maximum):
             raise serializers.ValidationError(
                 {"circulating_supply": "Circulating supply cannot exceed max supply."}
-            )
-        total = attrs.get("total_supply")
-        if maximum is not None and total is not None and total > maximum:
-            raise serializers.ValidationError(
-                {"total_supply": "Total supply cannot exceed the max supply."}
             )
         return attrs
 

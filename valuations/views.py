@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -18,7 +17,8 @@ def market(request: HttpRequest) -> HttpResponse:
     """The ranked market table with totals, dominance and tier summaries."""
     form = MarketFilterForm(request.GET, categories=MarketFilterForm.category_choices())
     filters = form.cleaned_data if form.is_valid() else {}
-    overview = queries.market_overview()
+    summary = queries.market_summary(top=0)
+    overview = summary.overview
     table = queries.asset_table(
         tier=filters.get("tier", ""),
         category=filters.get("category", ""),
@@ -36,7 +36,7 @@ def market(request: HttpRequest) -> HttpResponse:
         "form": form,
         "overview": overview,
         "stale": metrics.is_stale(overview.as_of, timezone.now()),
-        "categories": queries.category_totals(overview.total_market_cap)[:8],
+        "categories": summary.categories[:8],
         "page": page,
         "rows": rows,
         "tier_bar": charts.stacked_bar(
@@ -79,7 +79,7 @@ def _sort_columns(current: str) -> list[dict[str, str]]:
 def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Every metric of one asset, its supply, history chart and unlock schedule."""
     asset = get_object_or_404(Asset.objects.prefetch_related("categories"), slug=slug)
-    total = Asset.objects.ranked().aggregate(total=Sum("market_cap"))["total"]
+    total = queries.total_market_cap()
     asset.rank = queries.ranks_for([asset.pk]).get(asset.pk)
     history = list(
         asset.snapshots.order_by("taken_at").values_list(

@@ -22,6 +22,7 @@ from django.utils.dateparse import parse_datetime
 
 from tests.factories import AssetFactory, SupplyUnlockFactory
 from valuations import queries
+from valuations.choices import Tier
 from valuations.imports import (
     BUNDLED_HISTORY,
     BUNDLED_MARKETS,
@@ -42,7 +43,6 @@ from valuations.models import (
     Provider,
     ProviderId,
     SupplyUnlock,
-    Tier,
 )
 
 D = Decimal

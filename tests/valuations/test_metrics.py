@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from valuations import metrics
+from valuations.choices import FdvBasis, Liquidity, Tier
 from valuations.metrics import Fdv, NextTier
-from valuations.models import FdvBasis, Liquidity, Tier
 
 D = Decimal
 ONE_BILLION = D("1000000000")
@@ -137,7 +137,7 @@ def test_volume_to_market_cap_needs_a_positive_cap(volume, cap, ratio):
 def test_zero_volume_is_in_the_low_liquidity_band():
     ratio = metrics.volume_to_market_cap(D("0"), D("2000000"))
     assert ratio == 0
-    assert metrics.liquidity_band(ratio) == Liquidity.LOW
+    assert metrics.turnover_band(ratio) == Liquidity.LOW
 
 
 @pytest.mark.parametrize(
@@ -153,14 +153,14 @@ def test_zero_volume_is_in_the_low_liquidity_band():
     ],
 )
 def test_liquidity_band_edges_0_1_and_1_0_are_healthy(ratio, band):
-    assert metrics.liquidity_band(ratio) == band
+    assert metrics.turnover_band(ratio) == band
 
 
 def test_thinly_traded_asset_from_product_example_is_flagged_low():
     # 1,000 tokens at $50 with $1,000 traded: one buy can move the cap tenfold.
     ratio = metrics.volume_to_market_cap(D("1000"), metrics.market_cap(D("50"), 1000))
     assert ratio == D("0.02")
-    assert metrics.liquidity_band(ratio) == Liquidity.LOW
+    assert metrics.turnover_band(ratio) == Liquidity.LOW
 
 
 @pytest.mark.parametrize(

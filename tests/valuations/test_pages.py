@@ -699,11 +699,6 @@ def test_calculator_without_input_shows_the_empty_state(client):
             "Circulating supply cannot exceed the max supply (100,000).",
         ),
         (
-            "price=40&circulating_supply=500&max_supply=1000&total_supply=2000",
-            "total_supply",
-            "Total supply cannot exceed the max supply (1,000).",
-        ),
-        (
             "price=40&circulating_supply=500000&volume_24h=-5",
             "volume_24h",
             "Ensure this value is greater than or equal to 0.",

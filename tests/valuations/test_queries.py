@@ -8,7 +8,8 @@ import pytest
 
 from tests.factories import AssetFactory, CategoryFactory
 from valuations import queries
-from valuations.models import Asset, Tier
+from valuations.choices import Tier
+from valuations.models import Asset
 
 D = Decimal
 

@@ -15,21 +15,14 @@ from django.utils.safestring import SafeString
 
 from valuations import metrics, queries
 from valuations.admin.imports import MARKET_UPLOAD_PERMS
+from valuations.choices import Liquidity, Tier
 from valuations.forms_admin import (
     AssetAdminForm,
     MarketSnapshotAdminForm,
     SupplyUnlockAdminForm,
     readable_number,
 )
-from valuations.models import (
-    Asset,
-    Category,
-    Liquidity,
-    MarketSnapshot,
-    ProviderId,
-    SupplyUnlock,
-    Tier,
-)
+from valuations.models import Asset, Category, MarketSnapshot, ProviderId, SupplyUnlock
 
 # The asset page shows this many of the latest snapshots. A full history would
 # post several fields per row and soon pass DATA_UPLOAD_MAX_NUMBER_FIELDS.
@@ -237,7 +230,7 @@ class AssetAdmin(admin.ModelAdmin):
 
     @admin.display(description="liquidity", ordering="sort_turnover")
     def liquidity(self, obj: Asset) -> str | SafeString | None:
-        band = metrics.liquidity_band(
+        band = metrics.turnover_band(
             metrics.volume_to_market_cap(obj.volume_24h, obj.market_cap)
         )
         if band is None:

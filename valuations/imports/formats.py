@@ -18,6 +18,7 @@ from typing import Any
 from django.core.validators import slug_re
 from django.utils.dateparse import parse_datetime
 
+from valuations import metrics
 from valuations.fields import DECIMAL_PLACES, MAX_DIGITS
 from valuations.models import Provider
 
@@ -178,7 +179,7 @@ def _row(
     if get(raw, keys["price"]) in (None, ""):
         found.append(RowError(position, "price", "Missing price."))
     circulating, maximum = values["circulating_supply"], values["max_supply"]
-    if circulating is not None and maximum is not None and circulating > maximum:
+    if not metrics.circulating_within_max(circulating, maximum):
         found.append(
             RowError(
                 position,
