@@ -1,8 +1,8 @@
 """A portfolio's analytics: tier mix, diversification, drift, risk and rebalancing.
 
 One module composes the database reads (portfolios.queries) with the pure
-figures (valuations.diversification), so the pages and the API show the same
-numbers from the same code.
+rules (valuations.tiermix, portfolios.targets, .rebalancing, .risk), so the
+pages and the API show the same numbers from the same code.
 """
 
 from __future__ import annotations
@@ -13,35 +13,30 @@ from decimal import Decimal
 
 from portfolios import queries
 from portfolios.models import Portfolio
-from valuations import diversification as dv
+from portfolios.rebalancing import RebalancePlan, rebalance_plan
+from portfolios.risk import RiskFlag, RiskInput, risk_flags
+from portfolios.targets import BucketDrift, Target, drift
+from valuations import tiermix
+from valuations.choices import Bucket
 
 
 @dataclass
 class Analysis:
     portfolio: Portfolio
     holdings: queries.Holdings
-    positions: list[dv.Position]
-    mix: dv.TierMix
-    diversification: dv.Diversification
-    target: dv.Target
-    drift: list[dv.BucketDrift]
-    flags: list[dv.RiskFlag]
-
-
-def target_of(portfolio: Portfolio) -> dv.Target:
-    return dv.Target(
-        large=portfolio.target_large,
-        mid=portfolio.target_mid,
-        small=portfolio.target_small,
-        stable=portfolio.target_stable,
-    )
+    positions: list[tiermix.Position]
+    mix: tiermix.TierMix
+    diversification: tiermix.Diversification
+    target: Target
+    drift: list[BucketDrift]
+    flags: list[RiskFlag]
 
 
 def analyse(portfolio: Portfolio, *, today: date) -> Analysis:
     """Return every figure of the portfolio page, from one holdings query."""
     held = queries.holdings(portfolio, today=today)
     positions = [
-        dv.Position(
+        tiermix.Position(
             asset=row.asset_slug,
             value=row.value,
             tier=row.tier,
@@ -51,11 +46,11 @@ def analyse(portfolio: Portfolio, *, today: date) -> Analysis:
         )
         for row in held.rows
     ]
-    mix = dv.tier_mix(positions)
-    target = target_of(portfolio)
-    flags = dv.risk_flags(
+    mix = tiermix.tier_mix(positions)
+    target = portfolio.target
+    flags = risk_flags(
         [
-            dv.RiskInput(
+            RiskInput(
                 asset=row.asset_slug,
                 name=row.asset_name,
                 weight=row.weight,
@@ -73,29 +68,24 @@ def analyse(portfolio: Portfolio, *, today: date) -> Analysis:
         holdings=held,
         positions=positions,
         mix=mix,
-        diversification=dv.diversification(positions),
+        diversification=tiermix.diversification(positions),
         target=target,
-        drift=dv.drift(mix, target, portfolio.tolerance),
+        drift=drift(mix, target, portfolio.tolerance),
         flags=flags,
     )
 
 
-def rebalance(analysis: Analysis, *, mode: str, cash: Decimal) -> dv.RebalancePlan:
+def rebalance(analysis: Analysis, *, mode: str, cash: Decimal) -> RebalancePlan:
     """Return the rebalancing plan; empty buckets get their largest assets named.
 
     Raises ValidationError keyed by ``mode`` or ``cash`` on bad input.
     """
     empty = [
         bucket
-        for bucket in (
-            dv.Bucket.LARGE,
-            dv.Bucket.MID,
-            dv.Bucket.SMALL,
-            dv.Bucket.STABLE,
-        )
+        for bucket in (Bucket.LARGE, Bucket.MID, Bucket.SMALL, Bucket.STABLE)
         if analysis.mix.values[bucket] == 0 and analysis.target.weight(bucket) > 0
     ]
     candidates = queries.largest_in_buckets([str(b) for b in empty]) if empty else {}
-    return dv.rebalance_plan(
+    return rebalance_plan(
         analysis.positions, analysis.target, mode, cash=cash, candidates=candidates
     )

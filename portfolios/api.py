@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portfolios import analysis, queries, services
-from portfolios.models import Holding, Portfolio, Transaction
+from portfolios.models import Portfolio, Transaction
 from portfolios.serializers import (
     AllocationSerializer,
     HistoryPointSerializer,
@@ -34,8 +34,8 @@ from portfolios.serializers import (
     RebalanceSerializer,
     TransactionSerializer,
 )
-from valuations import diversification as dv
 from valuations.serializers import HistoryQuerySerializer
+from valuations.tiermix import BUCKETS
 
 
 class TokenView(APIView):
@@ -82,15 +82,12 @@ class PortfolioViewSet(
 
     serializer_class = PortfolioSerializer
     permission_classes = [IsAuthenticated]
+    lookup_value_converter = "int"
+    # No PUT: a portfolio is changed by PATCH only.
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Portfolio]:
-        value = (
-            Holding.objects.filter(portfolio=OuterRef("pk"), quantity__gt=0)
-            .values("portfolio")
-            .annotate(total=Sum(F("quantity") * F("asset__price")))
-            .values("total")
-        )
-        return _owned_portfolios(self.request).annotate(value=Subquery(value))
+        return _owned_portfolios(self.request).with_value()
 
     def perform_create(self, serializer: PortfolioSerializer) -> None:
         serializer.instance = services.create_portfolio(
@@ -149,7 +146,7 @@ class PortfolioViewSet(
         data = {
             "mode": plan.mode,
             "cash": plan.cash,
-            "buckets": [{"bucket": b, "amount": plan.amounts[b]} for b in dv.BUCKETS],
+            "buckets": [{"bucket": b, "amount": plan.amounts[b]} for b in BUCKETS],
             "trades": [vars(t) for t in plan.trades],
             "resulting_weights": plan.resulting_weights,
         }
@@ -182,6 +179,8 @@ class TransactionViewSet(viewsets.ModelViewSet):
     serializer_class = TransactionSerializer
     permission_classes = [IsAuthenticated]
     lookup_url_kwarg = "tid"
+    lookup_value_converter = "int"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_portfolio(self) -> Portfolio:
         if not hasattr(self, "_portfolio"):

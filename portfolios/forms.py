@@ -9,8 +9,16 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
+from portfolios.amounts import amount_errors
 from portfolios.models import Portfolio, Transaction
-from valuations.diversification import PRESETS, RebalanceMode
+from portfolios.rebalancing import RebalanceMode
+from portfolios.targets import (
+    PRESETS,
+    Target,
+    preset_named,
+    targets_sum_error,
+)
+from portfolios.targets import TARGET_FIELDS as BUCKET_FIELDS
 from valuations.fields import DECIMAL_PLACES, MAX_DIGITS
 from valuations.models import Asset
 
@@ -32,15 +40,7 @@ def _amount(label: str, **kwargs: Any) -> forms.DecimalField:
 
 def preset_of(portfolio: Portfolio) -> str:
     """Return the preset whose weights the portfolio's target matches, or custom."""
-    for name, target in PRESETS.items():
-        if all(
-            getattr(portfolio, f"target_{b}") == getattr(target, b) for b in _BUCKETS
-        ):
-            return name
-    return CUSTOM
-
-
-_BUCKETS = ("large", "mid", "small", "stable")
+    return preset_named(portfolio.target) or CUSTOM
 
 
 class PortfolioForm(forms.ModelForm):
@@ -81,7 +81,7 @@ class PortfolioForm(forms.ModelForm):
         data = super().clean()
         preset = data.get("preset")
         if preset in PRESETS:
-            for bucket in _BUCKETS:
+            for bucket in BUCKET_FIELDS:
                 data[f"target_{bucket}"] = getattr(PRESETS[preset], bucket)
             return data
         missing = [
@@ -92,11 +92,9 @@ class PortfolioForm(forms.ModelForm):
         for name in missing:
             self.add_error(name, "Give a weight for a custom mix (0 is fine).")
         if not missing and not self.errors:
-            total = sum(data[name] for name in TARGET_FIELDS)
-            if total != 100:
-                raise forms.ValidationError(
-                    f"Target weights must add up to 100 %; these add up to {total:g} %."
-                )
+            weights = Target(*(data[name] for name in TARGET_FIELDS))
+            if problem := targets_sum_error(weights):
+                raise forms.ValidationError(problem)
         return data
 
     def _post_clean(self) -> None:
@@ -151,14 +149,15 @@ class TransactionForm(forms.Form):
     )
     note = forms.CharField(label="Note", max_length=200, required=False)
 
-    def clean_quantity(self) -> Decimal:
-        quantity = self.cleaned_data["quantity"]
-        if quantity <= 0:
-            raise forms.ValidationError("Quantity must be more than zero.")
-        return quantity
-
     def clean_fee(self) -> Decimal:
         return self.cleaned_data.get("fee") or Decimal(0)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        amounts = {name: data.get(name) for name in ("quantity", "unit_price", "fee")}
+        for name, reason in amount_errors(**amounts).items():
+            self.add_error(name, reason)
+        return data
 
     @classmethod
     def initial_for(cls, tx: Transaction) -> dict[str, Any]:

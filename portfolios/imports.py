@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 
 from portfolios import services
+from portfolios.amounts import amount_errors
 from portfolios.models import Portfolio, Transaction
 from valuations.models import Asset
 
@@ -144,16 +145,12 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
         quantity = _decimal(row["quantity"], "quantity", line, errors)
         unit_price = _decimal(row["unit_price"], "unit_price", line, errors)
         fee = _decimal(row.get("fee") or "0", "fee", line, errors)
-        if quantity is not None and quantity <= 0:
-            errors.append(
-                RowError(line, "quantity", "Quantity must be more than zero.")
-            )
-        if unit_price is not None and unit_price < 0:
-            errors.append(
-                RowError(line, "unit_price", "Unit price must be zero or more.")
-            )
-        if fee is not None and fee < 0:
-            errors.append(RowError(line, "fee", "Fee must be zero or more."))
+        errors += [
+            RowError(line, field, reason)
+            for field, reason in amount_errors(
+                quantity=quantity, unit_price=unit_price, fee=fee
+            ).items()
+        ]
         if errors:
             report.errors.extend(errors)
             continue

@@ -6,11 +6,19 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery, Sum
+from django.db.models.expressions import CombinedExpression
 from django.urls import reverse
 
+from portfolios.amounts import AMOUNT_CONSTRAINTS
+from portfolios.targets import TARGETS_SUM_MESSAGE, TARGETS_SUM_TO_100, Target
 from valuations.fields import decimal_field
 from valuations.models import Asset
+
+
+def holding_value() -> CombinedExpression:
+    """SQL: a holding's USD value, quantity × the asset's current price."""
+    return F("quantity") * F("asset__price")
 
 
 def _percent_field(**kwargs: object) -> models.DecimalField:
@@ -23,6 +31,19 @@ class PortfolioQuerySet(models.QuerySet):
         if not user.is_authenticated:
             return self.none()
         return self.filter(owner=user)
+
+    def with_value(self) -> PortfolioQuerySet:
+        """Annotate ``value``: the USD value of the open holdings at current prices.
+
+        The one read of a portfolio's value for lists (page and API alike).
+        """
+        value = (
+            Holding.objects.filter(portfolio=OuterRef("pk"), quantity__gt=0)
+            .values("portfolio")
+            .annotate(total=Sum(holding_value()))
+            .values("total")
+        )
+        return self.annotate(value=Subquery(value))
 
 
 class Portfolio(models.Model):
@@ -63,15 +84,10 @@ class Portfolio(models.Model):
                 name="portfolio_targets_not_negative",
             ),
             models.CheckConstraint(
-                condition=Q(
-                    target_large=100
-                    - F("target_mid")
-                    - F("target_small")
-                    - F("target_stable")
-                ),
+                condition=TARGETS_SUM_TO_100,
                 name="portfolio_targets_sum_to_100",
                 # Django %-formats this message with the constraint name: escape %.
-                violation_error_message="Target weights must add up to 100 %%.",
+                violation_error_message=TARGETS_SUM_MESSAGE.replace("%", "%%"),
             ),
             models.CheckConstraint(
                 condition=Q(tolerance__gte=0, tolerance__lte=100),
@@ -86,13 +102,14 @@ class Portfolio(models.Model):
         return reverse("portfolios:detail", kwargs={"pk": self.pk})
 
     @property
-    def target(self) -> dict[str, Decimal]:
-        return {
-            "large": self.target_large,
-            "mid": self.target_mid,
-            "small": self.target_small,
-            "stable": self.target_stable,
-        }
+    def target(self) -> Target:
+        """The target mix as the pure rules take it."""
+        return Target(
+            large=self.target_large,
+            mid=self.target_mid,
+            small=self.target_small,
+            stable=self.target_stable,
+        )
 
 
 class Transaction(models.Model):
@@ -130,21 +147,7 @@ class Transaction(models.Model):
             ),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(quantity__gt=0),
-                name="tx_quantity_positive",
-                violation_error_message="Quantity must be more than zero.",
-            ),
-            models.CheckConstraint(
-                condition=Q(unit_price__gte=0),
-                name="tx_price_not_negative",
-                violation_error_message="Unit price must be zero or more.",
-            ),
-            models.CheckConstraint(
-                condition=Q(fee__gte=0),
-                name="tx_fee_not_negative",
-                violation_error_message="Fee must be zero or more.",
-            ),
+            *AMOUNT_CONSTRAINTS,
             models.CheckConstraint(
                 condition=Q(kind__in=["buy", "sell", "transfer_in", "transfer_out"]),
                 name="tx_kind_valid",
@@ -153,10 +156,6 @@ class Transaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.quantity} {self.asset.symbol.upper()}"
-
-    @property
-    def is_outflow(self) -> bool:
-        return self.kind in self.OUTFLOWS
 
     @property
     def gross(self) -> Decimal:

@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from django.db.models import (
     Case,
-    CharField,
     DateTimeField,
     Exists,
     ExpressionWrapper,
@@ -18,36 +17,24 @@ from django.db.models import (
     OuterRef,
     Subquery,
     Sum,
-    Value,
     When,
     Window,
 )
 from django.db.models.functions import RowNumber, TruncDate, TruncDay
 from django.utils import timezone
 
-from portfolios.models import Holding, Portfolio, Transaction
-from valuations import metrics
+from portfolios.models import Holding, Portfolio, Transaction, holding_value
+from valuations import metrics, tiermix
+from valuations.metrics import RANK_ORDER
 from valuations.models import Asset, Category, MarketSnapshot, SupplyUnlock
-from valuations.queries import figures_for, tier_case
-
-ZERO = Decimal(0)
-HUNDRED = Decimal(100)
-BUCKETS = ("large", "mid", "small", "stable", "unranked")
+from valuations.queries import figures_for
+from valuations.tiermix import BUCKETS, ZERO, bucket_case
 
 
 def is_stablecoin(asset_ref: str = "asset_id") -> Exists:
     """SQL: does the asset belong to a stablecoin category?"""
     return Exists(
         Category.objects.filter(assets=OuterRef(asset_ref), is_stablecoin=True)
-    )
-
-
-def bucket_case(cap: str, stable: str) -> Case:
-    """SQL: the portfolio bucket, ``stable`` for stablecoins whatever their cap."""
-    return Case(
-        When(**{stable: True}, then=Value("stable")),
-        default=tier_case(cap),
-        output_field=CharField(),
     )
 
 
@@ -93,7 +80,7 @@ def holdings(portfolio: Portfolio, *, today: date) -> Holdings:
         Holding.objects.filter(portfolio=portfolio)
         .select_related("asset")
         .annotate(
-            value=F("quantity") * F("asset__price"),
+            value=holding_value(),
             stable=is_stablecoin(),
             unlock_date=Subquery(upcoming.values("date")[:1]),
             unlock_amount=Subquery(upcoming.values("amount")[:1]),
@@ -101,7 +88,7 @@ def holdings(portfolio: Portfolio, *, today: date) -> Holdings:
         .order_by(F("value").desc(nulls_last=True), "asset__slug")
     )
     records = list(queryset)
-    total = sum((r.value or ZERO for r in records if r.quantity > 0), ZERO)
+    total = tiermix.total(r.value or ZERO for r in records if r.quantity > 0)
     rows = []
     for record in records:
         if record.quantity <= 0:
@@ -117,9 +104,9 @@ def holdings(portfolio: Portfolio, *, today: date) -> Holdings:
                 quantity=record.quantity,
                 price=asset.price,
                 value=value,
-                weight=value / total * HUNDRED if total else ZERO,
+                weight=tiermix.weight(value, total),
                 tier=figures.tier,
-                bucket="stable" if record.stable else figures.tier,
+                bucket=tiermix.bucket_for(figures.tier, record.stable),
                 is_stablecoin=record.stable,
                 cost_basis=record.cost_basis,
                 unrealized_pnl=value - record.cost_basis
@@ -131,33 +118,35 @@ def holdings(portfolio: Portfolio, *, today: date) -> Holdings:
                 next_unlock_amount=record.unlock_amount,
             )
         )
-    cost = sum((row.cost_basis for row in rows), ZERO)
     return Holdings(
         rows=rows,
         total_value=total,
-        total_cost=cost,
-        unrealized_pnl=sum((r.unrealized_pnl or ZERO for r in rows), ZERO),
-        realized_pnl=sum((r.realized_pnl for r in records), ZERO),
+        total_cost=tiermix.total(row.cost_basis for row in rows),
+        unrealized_pnl=tiermix.total(r.unrealized_pnl or ZERO for r in rows),
+        realized_pnl=tiermix.total(r.realized_pnl for r in records),
     )
 
 
-def bucket_values(portfolios: list[Portfolio]) -> dict[int, dict[str, Decimal]]:
-    """Return value per bucket for each portfolio, in one grouped query."""
+def tier_mixes(portfolios: list[Portfolio]) -> dict[int, tiermix.TierMix]:
+    """Return the tier mix (value and weight per bucket) of each portfolio.
+
+    One grouped query, whatever the number of portfolios or holdings.
+    """
     rows = (
         Holding.objects.filter(portfolio__in=portfolios, quantity__gt=0)
         .annotate(
             stable=is_stablecoin(), bucket=bucket_case("asset__market_cap", "stable")
         )
         .values("portfolio_id", "bucket")
-        .annotate(value=Sum(F("quantity") * F("asset__price")))
+        .annotate(value=Sum(holding_value()))
         .order_by()
     )
-    result: dict[int, dict[str, Decimal]] = {
+    values: dict[int, dict[str, Decimal]] = {
         p.pk: dict.fromkeys(BUCKETS, ZERO) for p in portfolios
     }
     for row in rows:
-        result[row["portfolio_id"]][row["bucket"]] += row["value"] or ZERO
-    return result
+        values[row["portfolio_id"]][row["bucket"]] += row["value"] or ZERO
+    return {pk: tiermix.bucket_weights(mix) for pk, mix in values.items()}
 
 
 @dataclass
@@ -250,11 +239,8 @@ def value_history(
         per_day[row["day"]][row["bucket"]] += row["value"] or ZERO
     points = []
     for day, values in per_day.items():
-        total = sum(values.values(), ZERO)
-        weights = {
-            b: (v / total * HUNDRED if total else ZERO) for b, v in values.items()
-        }
-        points.append(HistoryPoint(day, total, weights))
+        mix = tiermix.bucket_weights(values)
+        points.append(HistoryPoint(day, mix.total, mix.weights))
     return points
 
 
@@ -275,7 +261,7 @@ def largest_in_buckets(
             position=Window(
                 RowNumber(),
                 partition_by=[F("bucket")],
-                order_by=[F("market_cap").desc(), F("slug").asc()],
+                order_by=list(RANK_ORDER),
             )
         )
         .filter(position__lte=per_bucket)

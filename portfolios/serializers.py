@@ -9,10 +9,14 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from capsite.api import Amount
+from portfolios.amounts import amount_errors
 from portfolios.models import Portfolio, Transaction
-from valuations import diversification as dv
+from portfolios.rebalancing import RebalanceMode
+from portfolios.risk import RiskCode
+from portfolios.targets import Target, validate_target
+from valuations.choices import Bucket, Tier
 from valuations.fields import MAX_DIGITS
-from valuations.models import Asset, Tier
+from valuations.models import Asset
 
 PERCENT = {
     "min_value": Decimal(0),
@@ -39,7 +43,7 @@ class TargetSerializer(serializers.Serializer):
                 }
             )
         try:
-            dv.validate_target(dv.Target(**attrs))
+            validate_target(Target(**attrs))
         except DjangoValidationError as err:
             raise serializers.ValidationError(err.messages) from err
         return attrs
@@ -110,10 +114,15 @@ class TransactionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id"]
 
-    def validate_quantity(self, value: Decimal) -> Decimal:
-        if value <= 0:
-            raise serializers.ValidationError("Quantity must be more than zero.")
-        return value
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors = amount_errors(
+            quantity=attrs.get("quantity"),
+            unit_price=attrs.get("unit_price"),
+            fee=attrs.get("fee"),
+        )
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
 
 
 class HoldingSerializer(serializers.Serializer):
@@ -123,14 +132,14 @@ class HoldingSerializer(serializers.Serializer):
     value = Amount()
     weight = Amount(help_text="Percent of the portfolio's value, 0–100.")
     tier = serializers.ChoiceField(choices=Tier.choices)
-    bucket = serializers.ChoiceField(choices=dv.Bucket.choices)
+    bucket = serializers.ChoiceField(choices=Bucket.choices)
     cost_basis = Amount()
     unrealized_pnl = Amount(allow_null=True)
     realized_pnl = Amount()
 
 
 class BucketSerializer(serializers.Serializer):
-    bucket = serializers.ChoiceField(choices=dv.Bucket.choices)
+    bucket = serializers.ChoiceField(choices=Bucket.choices)
     value = Amount()
     weight = Amount(help_text="Percent, 0–100.")
     target = Amount(help_text="Percent, 0–100.")
@@ -149,7 +158,7 @@ class DiversificationSerializer(serializers.Serializer):
 
 
 class FlagSerializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=dv.RiskCode.choices)
+    code = serializers.ChoiceField(choices=RiskCode.choices)
     asset = serializers.CharField()
     message = serializers.CharField()
 
@@ -162,19 +171,19 @@ class AllocationSerializer(serializers.Serializer):
 
 
 class RebalanceQuerySerializer(serializers.Serializer):
-    mode = serializers.ChoiceField(choices=dv.RebalanceMode.choices, default="full")
+    mode = serializers.ChoiceField(choices=RebalanceMode.choices, default="full")
     cash = Amount(max_digits=40, min_value=Decimal(0), default=Decimal(0))
 
 
 class BucketAmountSerializer(serializers.Serializer):
-    bucket = serializers.ChoiceField(choices=dv.Bucket.choices)
+    bucket = serializers.ChoiceField(choices=Bucket.choices)
     amount = Amount(help_text="USD; positive buys, negative sells.")
 
 
 class TradeSerializer(serializers.Serializer):
     asset = serializers.CharField()
     amount = Amount(help_text="USD; positive buys, negative sells.")
-    bucket = serializers.ChoiceField(choices=dv.Bucket.choices)
+    bucket = serializers.ChoiceField(choices=Bucket.choices)
     is_candidate = serializers.BooleanField(help_text="Not held yet: a suggestion.")
 
 
@@ -187,7 +196,7 @@ class WeightsSerializer(serializers.Serializer):
 
 
 class RebalanceSerializer(serializers.Serializer):
-    mode = serializers.ChoiceField(choices=dv.RebalanceMode.choices)
+    mode = serializers.ChoiceField(choices=RebalanceMode.choices)
     cash = Amount()
     buckets = BucketAmountSerializer(many=True)
     trades = TradeSerializer(many=True)

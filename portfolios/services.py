@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import astuple
 from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
+from portfolios.amounts import amount_errors
 from portfolios.models import Holding, Portfolio, Transaction
+from portfolios.targets import TARGETS_SUM_MESSAGE, targets_sum_error
 from valuations.fields import DECIMAL_PLACES, MAX_DIGITS
 from valuations.models import Asset
 
@@ -52,7 +55,25 @@ def _full_clean(portfolio: Portfolio) -> None:
         raise ValidationError(
             {"name": f"You already have a portfolio called “{portfolio.name}”."}
         )
-    portfolio.full_clean()
+    errors: dict[str, list[str]] = {}
+    try:
+        portfolio.full_clean()
+    except ValidationError as err:
+        errors = err.message_dict
+    # The sum rule's own message gives the sum; the constraint's cannot, so it
+    # replaces the constraint's among the non-field errors.
+    weights = astuple(portfolio.target)
+    if all(isinstance(w, Decimal) and w.is_finite() for w in weights):
+        problem = targets_sum_error(portfolio.target)
+        others = [
+            message
+            for message in errors.pop(NON_FIELD_ERRORS, [])
+            if message != TARGETS_SUM_MESSAGE
+        ]
+        if problem or others:
+            errors[NON_FIELD_ERRORS] = [*others, *([problem] if problem else [])]
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -148,14 +169,8 @@ def record_transactions(*, portfolio: Portfolio, rows: list[dict[str, Any]]) -> 
 
 
 def _check_amounts(tx: Transaction) -> None:
-    """The amount rules of Transaction's constraints, checked in Python, by field."""
-    errors = {}
-    if tx.quantity is not None and tx.quantity <= 0:
-        errors["quantity"] = "Quantity must be more than zero."
-    if tx.unit_price is not None and tx.unit_price < 0:
-        errors["unit_price"] = "Unit price must be zero or more."
-    if tx.fee is not None and tx.fee < 0:
-        errors["fee"] = "Fee must be zero or more."
+    """Apply the amount rules in Python, so each error names its field."""
+    errors = amount_errors(quantity=tx.quantity, unit_price=tx.unit_price, fee=tx.fee)
     if errors:
         raise ValidationError(errors)
 

@@ -18,12 +18,14 @@ from django.views.decorators.http import require_http_methods
 from portfolios import analysis, imports, queries, services
 from portfolios.forms import ImportForm, PortfolioForm, RebalanceForm, TransactionForm
 from portfolios.models import Portfolio, Transaction
+from portfolios.rebalancing import RebalanceMode
 from valuations import charts
-from valuations import diversification as dv
+from valuations.choices import Bucket
 from valuations.models import Asset
+from valuations.tiermix import BUCKETS
 
 HISTORY_RANGES = {"30d": 30, "90d": 90, "1y": 365, "all": None}
-BUCKET_LABELS = dict(dv.Bucket.choices)
+BUCKET_LABELS = dict(Bucket.choices)
 
 
 def _owned(request: HttpRequest, pk: int) -> Portfolio:
@@ -31,20 +33,13 @@ def _owned(request: HttpRequest, pk: int) -> Portfolio:
     return get_object_or_404(Portfolio.objects.owned_by(request.user), pk=pk)
 
 
-def _mix_bar(values: dict[str, Decimal]) -> list[charts.Segment]:
-    total = sum(values.values(), Decimal(0))
-    return charts.stacked_bar(
-        [(b, BUCKET_LABELS[b], v / total if total else None) for b, v in values.items()]
-    )
-
-
 @login_required
 def portfolio_list(request: HttpRequest) -> HttpResponse:
     """The user's portfolios, each with its value and tier-mix bar."""
-    portfolios = list(Portfolio.objects.owned_by(request.user))
-    values = queries.bucket_values(portfolios)
+    portfolios = list(Portfolio.objects.owned_by(request.user).with_value())
+    mixes = queries.tier_mixes(portfolios)
     rows = [
-        (p, sum(values[p.pk].values(), Decimal(0)), _mix_bar(values[p.pk]))
+        (p, p.value or 0, charts.mix_bar(mixes[p.pk].weights, BUCKET_LABELS))
         for p in portfolios
     ]
     return render(request, "portfolios/portfolio_list.html", {"rows": rows})
@@ -122,7 +117,7 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
     form = RebalanceForm(request.GET or None)
     plan, status = None, 200
     if result.holdings.rows or request.GET.get("cash"):
-        mode, cash = dv.RebalanceMode.FULL, Decimal(0)
+        mode, cash = RebalanceMode.FULL, Decimal(0)
         if form.is_bound:
             if form.is_valid():
                 mode = form.cleaned_data["mode"] or mode
@@ -156,8 +151,8 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "portfolio": portfolio,
         "a": result,
-        "mix_bar": _mix_bar(result.mix.values),
-        "target_bar": _mix_bar(result.target.weights()),
+        "mix_bar": charts.mix_bar(result.mix.weights, BUCKET_LABELS),
+        "target_bar": charts.mix_bar(result.target.weights(), BUCKET_LABELS),
         "bucket_labels": BUCKET_LABELS,
         "plan": plan,
         "plan_rows": [
@@ -166,7 +161,7 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "amount": plan.amounts[b],
                 "weight": plan.resulting_weights[b],
             }
-            for b in dv.BUCKETS
+            for b in BUCKETS
         ]
         if plan
         else [],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -106,3 +106,10 @@ def stacked_bar(parts: Sequence[tuple[str, str, Decimal | None]]) -> list[Segmen
         segments.append(Segment(key, label, share, round(x, 3), width))
         x += width
     return segments
+
+
+def mix_bar(weights: Mapping[str, Decimal], labels: Mapping[str, str]) -> list[Segment]:
+    """Lay out a mix given as percentages 0–100 per key (a tier mix or target)."""
+    return stacked_bar(
+        [(key, labels[key], weight / 100) for key, weight in weights.items()]
+    )

@@ -201,7 +201,7 @@ def test_a_portfolio_is_renamed_and_retargeted(api_client, portfolio):
     assert response.status_code == 200
     portfolio.refresh_from_db()
     assert portfolio.name == "Renamed"
-    assert portfolio.target == {k: Decimal(v) for k, v in AGGRESSIVE.items()}
+    assert vars(portfolio.target) == {k: Decimal(v) for k, v in AGGRESSIVE.items()}
     assert portfolio.tolerance == Decimal(2)
     assert response.json()["target"] == AGGRESSIVE
 

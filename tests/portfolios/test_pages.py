@@ -316,7 +316,7 @@ def test_create_with_a_preset_makes_my_portfolio_and_opens_it(client_logged_in, 
     assert response.url == portfolio.get_absolute_url()
     assert portfolio.owner == user
     assert (portfolio.name, portfolio.description) == ("Growth", "Long term")
-    assert portfolio.target == {
+    assert vars(portfolio.target) == {
         "large": D("30"),
         "mid": D("35"),
         "small": D("30"),
@@ -339,7 +339,7 @@ def test_create_with_a_custom_mix_adding_up_to_100(client_logged_in):
 
     portfolio = Portfolio.objects.get()
     assert response.status_code == 302
-    assert portfolio.target["large"] == D("40.5")
+    assert portfolio.target.large == D("40.5")
     assert portfolio.tolerance == D("2.5")
 
 
@@ -429,7 +429,7 @@ def test_edit_saves_name_and_mix(client_logged_in, portfolio):
     assert response.url == portfolio.get_absolute_url()
     portfolio.refresh_from_db()
     assert (portfolio.name, portfolio.tolerance) == ("Renamed", D("10"))
-    assert portfolio.target["large"] == D("70")
+    assert portfolio.target.large == D("70")
 
 
 def test_edit_keeping_its_own_name_is_fine(client_logged_in, portfolio):

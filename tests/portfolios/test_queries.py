@@ -187,10 +187,10 @@ def test_holdings_run_one_query(held, django_assert_num_queries):
         queries.holdings(held, today=TODAY)
 
 
-# bucket_values -----------------------------------------------------------------------
+# tier_mixes --------------------------------------------------------------------------
 
 
-def test_bucket_values_for_several_portfolios_in_one_query(
+def test_tier_mixes_for_several_portfolios_in_one_query(
     held, market, django_assert_num_queries
 ):
     second = PortfolioFactory(owner=held.owner, name="Second")
@@ -199,8 +199,9 @@ def test_bucket_values_for_several_portfolios_in_one_query(
     empty = PortfolioFactory(owner=held.owner, name="Empty")
 
     with django_assert_num_queries(1):
-        values = queries.bucket_values([held, second, empty])
+        mixes = queries.tier_mixes([held, second, empty])
 
+    values = {pk: mix.values for pk, mix in mixes.items()}
     assert values == {
         held.pk: {
             "large": D("5000"),

@@ -449,7 +449,7 @@ def test_create_portfolio_returns_the_saved_portfolio(user):
     )
 
     assert Portfolio.objects.get() == portfolio
-    assert portfolio.target == {
+    assert vars(portfolio.target) == {
         "large": D("70"),
         "mid": D("20"),
         "small": D("5"),
@@ -495,8 +495,11 @@ def test_create_portfolio_refuses_target_weights_not_adding_up_to_100(user):
     with pytest.raises(ValidationError) as exc:
         services.create_portfolio(owner=user, name="Odd", target_large=D("60"))
 
+    # One rule, one message everywhere (form, API, service): it names the sum.
     assert exc.value.message_dict == {
-        NON_FIELD_ERRORS: ["Target weights must add up to 100 %."]
+        NON_FIELD_ERRORS: [
+            "Target weights must add up to 100 %; these add up to 110 %."
+        ]
     }
     assert not Portfolio.objects.exists()
 
