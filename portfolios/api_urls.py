@@ -1,53 +1,21 @@
-"""Portfolio endpoints of the REST API v1 (owner only)."""
+"""Portfolio endpoints of the REST API v1 (owner only), wired by a DRF router."""
 
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from portfolios import api
 
+# Path converters rather than regexes: ids stay integers in the URL and schema.
+router = SimpleRouter(use_regex_path=False)
+router.register("portfolios", api.PortfolioViewSet, basename="portfolio")
+# The ledger of one portfolio: /portfolios/<pk>/transactions/[<tid>/].
+router.register(
+    "portfolios/<int:pk>/transactions",
+    api.TransactionViewSet,
+    basename="transaction",
+)
+
 urlpatterns = [
     path("auth/token/", api.TokenView.as_view(), name="auth-token"),
-    path(
-        "portfolios/",
-        api.PortfolioViewSet.as_view({"get": "list", "post": "create"}),
-        name="portfolio-list",
-    ),
-    path(
-        "portfolios/<int:pk>/",
-        api.PortfolioViewSet.as_view(
-            {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
-        ),
-        name="portfolio-detail",
-    ),
-    path(
-        "portfolios/<int:pk>/holdings/",
-        api.PortfolioViewSet.as_view({"get": "holdings"}),
-        name="portfolio-holdings",
-    ),
-    path(
-        "portfolios/<int:pk>/allocation/",
-        api.PortfolioViewSet.as_view({"get": "allocation"}),
-        name="portfolio-allocation",
-    ),
-    path(
-        "portfolios/<int:pk>/rebalance/",
-        api.PortfolioViewSet.as_view({"get": "rebalance"}),
-        name="portfolio-rebalance",
-    ),
-    path(
-        "portfolios/<int:pk>/history/",
-        api.PortfolioViewSet.as_view({"get": "history"}),
-        name="portfolio-history",
-    ),
-    path(
-        "portfolios/<int:pk>/transactions/",
-        api.TransactionViewSet.as_view({"get": "list", "post": "create"}),
-        name="transaction-list",
-    ),
-    path(
-        "portfolios/<int:pk>/transactions/<int:tid>/",
-        api.TransactionViewSet.as_view(
-            {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
-        ),
-        name="transaction-detail",
-    ),
+    *router.urls,
 ]
