@@ -1,3 +1,3 @@
 """Valuations admin: data entry for assets and market-data imports."""
 
-from valuations.admin import assets, imports  # noqa: F401  (registers the ModelAdmins)
+from valuations.admin import assets, imports, unlocks  # noqa: F401  (registers the ModelAdmins)
