@@ -3,9 +3,28 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from tests.factories import PortfolioFactory, UserFactory
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip tests marked for the other database: one condition, stated once."""
+    skips = {
+        "postgres": (
+            connection.vendor != "postgresql",
+            "needs PostgreSQL: its NUMERIC is exact and it locks rows",
+        ),
+        "sqlite": (
+            connection.vendor != "sqlite",
+            "needs SQLite: it reads decimals through floats",
+        ),
+    }
+    for item in items:
+        for marker, (skip, reason) in skips.items():
+            if skip and item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(autouse=True)

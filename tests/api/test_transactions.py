@@ -6,15 +6,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from portfolios.models import Holding, Transaction
 from tests.api.conftest import MISSING_ID, assert_same_404, queries_for
 from tests.factories import AssetFactory, PortfolioFactory, TransactionFactory
 
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="PostgreSQL NUMERIC is exact"
-)
 DAY = datetime(2026, 4, 1, 10, 0, tzinfo=UTC)
 
 
@@ -193,7 +189,7 @@ def test_an_outflow_beyond_the_holding_is_a_400_on_quantity_and_records_nothing(
     assert holding(bought.portfolio).quantity == Decimal("10")
 
 
-@postgresql_only
+@pytest.mark.postgres
 def test_selling_one_wei_more_than_held_is_refused_on_postgresql(api_client, bought):
     response = api_client.post(
         ledger(bought.portfolio_id),
@@ -423,7 +419,7 @@ def test_an_18_decimal_quantity_is_echoed_exactly_as_a_string(
     assert response.json()["quantity"] == WIDEST
 
 
-@postgresql_only
+@pytest.mark.postgres
 @pytest.mark.parametrize("quantity", [WEI, WIDEST, "0.000000000000000001"])
 def test_an_18_decimal_quantity_round_trips_exactly_on_postgresql(
     api_client, portfolio, coin, quantity

@@ -19,13 +19,8 @@ from valuations.models import Asset
 
 D = Decimal
 
-pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="SQLite serialises writers with a database lock; rows are not locked",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+# SQLite serialises writers with a database lock; rows are not locked.
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 TIMEOUT = 10
 

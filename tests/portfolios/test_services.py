@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from portfolios import services
 from portfolios.models import Holding, Portfolio, Transaction
@@ -23,9 +23,6 @@ D = Decimal
 
 pytestmark = pytest.mark.django_db
 
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="PostgreSQL NUMERIC is exact"
-)
 
 BUY, SELL = Transaction.Kind.BUY, Transaction.Kind.SELL
 TRANSFER_IN, TRANSFER_OUT = Transaction.Kind.TRANSFER_IN, Transaction.Kind.TRANSFER_OUT
@@ -133,7 +130,7 @@ def test_transfer_out_beyond_holding_is_rejected_on_quantity(portfolio, coin):
     assert Transaction.objects.count() == 1
 
 
-@postgresql_only
+@pytest.mark.postgres
 def test_postgresql_refuses_a_sell_one_wei_beyond_the_holding(portfolio, coin):
     _record(portfolio, coin, BUY, "1", "10", day=1)
 
@@ -144,7 +141,7 @@ def test_postgresql_refuses_a_sell_one_wei_beyond_the_holding(portfolio, coin):
     assert _holding(portfolio, coin) == (D("1"), D("10"), D("0"))
 
 
-@postgresql_only
+@pytest.mark.postgres
 def test_postgresql_keeps_a_holding_of_one_wei(portfolio, coin):
     _record(portfolio, coin, BUY, "1.000000000000000001", "10", day=1)
     _record(portfolio, coin, SELL, "1", "10", day=2)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from tests.factories import (
     AssetFactory,
@@ -20,13 +20,6 @@ from valuations.queries import market_overview
 D = Decimal
 
 pytestmark = pytest.mark.django_db
-
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="PostgreSQL NUMERIC is exact"
-)
-sqlite_only = pytest.mark.skipif(
-    connection.vendor != "sqlite", reason="SQLite reads decimals through floats"
-)
 
 
 @pytest.mark.parametrize(
@@ -125,7 +118,7 @@ def test_asset_and_snapshot_read_as_symbol_and_time():
     assert str(CategoryFactory(name="Layer 1")) == "Layer 1"
 
 
-@postgresql_only
+@pytest.mark.postgres
 def test_postgresql_refuses_circulating_one_wei_above_max_supply():
     with pytest.raises(IntegrityError), transaction.atomic():
         AssetFactory(
@@ -138,7 +131,7 @@ PRICE = D("0.000000000123456789")
 SUPPLY = D("1234567890123456.123456789012345678")
 
 
-@postgresql_only
+@pytest.mark.postgres
 def test_postgresql_keeps_18_decimals_and_supplies_past_10_to_the_15():
     asset = AssetFactory(
         price=PRICE,
@@ -159,7 +152,7 @@ def test_postgresql_keeps_18_decimals_and_supplies_past_10_to_the_15():
     assert asset.market_cap == D("152415.787517146706584363")
 
 
-@postgresql_only
+@pytest.mark.postgres
 def test_postgresql_sums_market_caps_exactly():
     AssetFactory(price=PRICE, circulating_supply=SUPPLY, max_supply=None)
     AssetFactory(
@@ -172,7 +165,7 @@ def test_postgresql_sums_market_caps_exactly():
     assert market_overview().total_market_cap == D("1524385258879.046691812652455611")
 
 
-@sqlite_only
+@pytest.mark.sqlite
 def test_sqlite_keeps_15_significant_digits():
     asset = AssetFactory(
         price=D("0.123456789012345678"),
@@ -187,7 +180,7 @@ def test_sqlite_keeps_15_significant_digits():
     assert asset.total_supply == D("20022396.1234568")
 
 
-@sqlite_only
+@pytest.mark.sqlite
 def test_sqlite_keeps_prices_with_up_to_15_significant_digits_exact():
     asset = AssetFactory(
         price=PRICE,
