@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install migrate data clean browser
+.PHONY: run test lint typecheck bench install migrate data clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ browser:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy with django-stubs: --strict on the pure core, plain elsewhere (pyproject.toml).
+typecheck: install
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/market_page.py

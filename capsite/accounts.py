@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
@@ -11,6 +13,9 @@ from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User  # AUTH_USER_MODEL
 
 # Axes only watches authenticate(); a new account is logged in by the model
 # backend directly, and with two backends login() must be told which one.
@@ -33,6 +38,15 @@ class SignupForm(UserCreationForm):
         if get_user_model().objects.filter(email__iexact=email).exists():
             raise forms.ValidationError("An account with this email already exists.")
         return email
+
+
+def signed_in(user: User | AnonymousUser) -> User:
+    """Return the user of a view behind login_required or IsAuthenticated.
+
+    The guard has already turned anonymous requests away: this narrows the type.
+    """
+    assert user.is_authenticated, "the view is not behind a login guard"
+    return user
 
 
 def _safe_next(request: HttpRequest) -> str:

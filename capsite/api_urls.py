@@ -1,14 +1,16 @@
 """URLs of the REST API v1, its schema and docs."""
 
+from __future__ import annotations
+
 from csp.decorators import csp_update
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from valuations import api as market_api
 
 app_name = "api"
 
-v1 = [
+v1: list[URLPattern | URLResolver] = [
     path("assets/", market_api.AssetListView.as_view(), name="asset-list"),
     path(
         "assets/<slug:slug>/", market_api.AssetDetailView.as_view(), name="asset-detail"

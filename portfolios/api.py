@@ -7,6 +7,7 @@ portfolios.services, the same code the pages use.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -21,10 +22,12 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
+from capsite.accounts import signed_in
 from portfolios import analysis, queries, services
-from portfolios.models import Portfolio, Transaction
+from portfolios.models import Portfolio, PortfolioQuerySet, Transaction
 from portfolios.serializers import (
     AllocationSerializer,
     HistoryPointSerializer,
@@ -44,7 +47,7 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
     serializer_class = AuthTokenSerializer
 
-    def get_permissions(self) -> list[Any]:
+    def get_permissions(self) -> Sequence[Any]:
         # Anyone may ask for a token; only a signed-in client may revoke its own.
         if self.request.method == "DELETE":
             return [IsAuthenticated()]
@@ -62,11 +65,11 @@ class TokenView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request) -> Response:
-        Token.objects.filter(user=request.user).delete()
+        Token.objects.filter(user=signed_in(request.user)).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _owned_portfolios(request: Request) -> QuerySet[Portfolio]:
+def _owned_portfolios(request: Request) -> PortfolioQuerySet:
     return Portfolio.objects.owned_by(request.user)
 
 
@@ -76,7 +79,7 @@ class PortfolioViewSet(
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
     mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[Portfolio],
 ):
     """The signed-in user's portfolios and their analytics."""
 
@@ -89,12 +92,17 @@ class PortfolioViewSet(
     def get_queryset(self) -> QuerySet[Portfolio]:
         return _owned_portfolios(self.request).with_value()
 
-    def perform_create(self, serializer: PortfolioSerializer) -> None:
+    # The mixins pass the serializer built from serializer_class, and an update
+    # passes it the portfolio being updated.
+    def perform_create(self, serializer: BaseSerializer[Portfolio]) -> None:
+        assert isinstance(serializer, PortfolioSerializer)
         serializer.instance = services.create_portfolio(
-            owner=self.request.user, **serializer.service_fields()
+            owner=signed_in(self.request.user), **serializer.service_fields()
         )
 
-    def perform_update(self, serializer: PortfolioSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Portfolio]) -> None:
+        assert isinstance(serializer, PortfolioSerializer)
+        assert serializer.instance is not None
         serializer.instance = services.update_portfolio(
             portfolio=serializer.instance, **serializer.service_fields()
         )
@@ -173,7 +181,7 @@ class PortfolioViewSet(
         return self.get_paginated_response(HistoryPointSerializer(page, many=True).data)
 
 
-class TransactionViewSet(viewsets.ModelViewSet):
+class TransactionViewSet(viewsets.ModelViewSet[Transaction]):
     """The ledger of one of the user's portfolios."""
 
     serializer_class = TransactionSerializer
@@ -194,12 +202,14 @@ class TransactionViewSet(viewsets.ModelViewSet):
             return Transaction.objects.none()
         return self.get_portfolio().transactions.select_related("asset")
 
-    def perform_create(self, serializer: TransactionSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Transaction]) -> None:
         serializer.instance = services.record_transaction(
             portfolio=self.get_portfolio(), **_ledger_fields(serializer.validated_data)
         )
 
-    def perform_update(self, serializer: TransactionSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Transaction]) -> None:
+        # UpdateModelMixin passes the serializer the transaction being updated.
+        assert serializer.instance is not None
         serializer.instance = services.update_transaction(
             tx=serializer.instance, **_ledger_fields(serializer.validated_data)
         )

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from portfolios import services
 from portfolios.models import Portfolio, Transaction
 from valuations.models import Asset, MarketSnapshot
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # settings.AUTH_USER_MODEL
 
 BUY, SELL = Transaction.Kind.BUY, Transaction.Kind.SELL
 TRANSFER_IN = Transaction.Kind.TRANSFER_IN
@@ -41,7 +44,7 @@ DEMO_LEDGER = [
 
 
 @transaction.atomic
-def create_demo_portfolio(*, owner: AbstractBaseUser) -> Portfolio | None:
+def create_demo_portfolio(*, owner: User) -> Portfolio | None:
     """Give ``owner`` a `Demo` portfolio unless one exists; None when it already does.
 
     Needs the bundled market data: prices come from each day's snapshot.

@@ -78,7 +78,9 @@ class PortfolioForm(forms.ModelForm):
             ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        # super().clean() returns self.cleaned_data, typed optional by the stubs.
+        super().clean()
+        data = self.cleaned_data
         preset = data.get("preset")
         if preset in PRESETS:
             for bucket in BUCKET_FIELDS:
@@ -102,7 +104,7 @@ class PortfolioForm(forms.ModelForm):
         for name in TARGET_FIELDS:
             if self.cleaned_data.get(name) is not None:
                 setattr(self.instance, name, self.cleaned_data[name])
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # private, absent from django-stubs
 
 
 class AssetChoiceField(forms.CharField):
@@ -153,7 +155,9 @@ class TransactionForm(forms.Form):
         return self.cleaned_data.get("fee") or Decimal(0)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        # super().clean() returns self.cleaned_data, typed optional by the stubs.
+        super().clean()
+        data = self.cleaned_data
         amounts = {name: data.get(name) for name in ("quantity", "unit_price", "fee")}
         for name, reason in amount_errors(**amounts).items():
             self.add_error(name, reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -15,18 +16,21 @@ from portfolios.targets import TARGETS_SUM_MESSAGE, TARGETS_SUM_TO_100, Target
 from valuations.fields import decimal_field
 from valuations.models import Asset
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User  # AUTH_USER_MODEL
+
 
 def holding_value() -> CombinedExpression:
     """SQL: a holding's USD value, quantity × the asset's current price."""
     return F("quantity") * F("asset__price")
 
 
-def _percent_field(**kwargs: object) -> models.DecimalField:
+def _percent_field(**kwargs: Any) -> models.DecimalField:
     return models.DecimalField(max_digits=5, decimal_places=2, **kwargs)
 
 
-class PortfolioQuerySet(models.QuerySet):
-    def owned_by(self, user: settings.AUTH_USER_MODEL) -> PortfolioQuerySet:
+class PortfolioQuerySet(models.QuerySet["Portfolio"]):
+    def owned_by(self, user: User | AnonymousUser) -> PortfolioQuerySet:
         """Scope before lookup: another user's portfolio is then simply not found."""
         if not user.is_authenticated:
             return self.none()
@@ -65,6 +69,9 @@ class Portfolio(models.Model):
     updated = models.DateTimeField(auto_now=True)
 
     objects = PortfolioQuerySet.as_manager()
+
+    # Not a column: annotated by PortfolioQuerySet.with_value (None: no holdings).
+    value: Decimal | None
 
     class Meta:
         ordering = ["name", "pk"]

@@ -75,7 +75,7 @@ class RebalancePlan:
 def _full_amounts(
     values: Mapping[str, Decimal], goals: Mapping[str, Decimal], cash: Decimal
 ) -> dict[str, Decimal]:
-    amounts = {
+    amounts: dict[str, Decimal] = {
         bucket: EXACT.subtract(goals[bucket], values[bucket]) for bucket in BUCKETS
     }
     # The arithmetic is exact, so this changes nothing in practice; it guarantees
@@ -90,7 +90,7 @@ def _buy_only_amounts(
     values: Mapping[str, Decimal], goals: Mapping[str, Decimal], cash: Decimal
 ) -> dict[str, Decimal]:
     amounts: dict[str, Decimal] = dict.fromkeys(BUCKETS, ZERO)
-    shortfalls = {
+    shortfalls: dict[str, Decimal] = {
         bucket: max(ZERO, EXACT.subtract(goals[bucket], values[bucket]))
         for bucket in BUCKETS
     }
@@ -201,7 +201,7 @@ def rebalance_plan(
             names = list((candidates or {}).get(bucket, ()))[:MAX_CANDIDATES]
             if names:
                 trades += _split(bucket, amount, [(n, ONE) for n in names], True)
-    resulting = {
+    resulting: dict[str, Decimal] = {
         bucket: weight(EXACT.add(mix.values[bucket], amounts[bucket]), after)
         for bucket in BUCKETS
     }

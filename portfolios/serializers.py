@@ -34,7 +34,8 @@ class TargetSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # A PATCH skips missing fields, but a target is only valid as a whole.
-        missing = [name for name in self.fields if name not in attrs]
+        # keys(): the stubs type iterating a BindingDict as yielding its fields.
+        missing = [name for name in self.fields.keys() if name not in attrs]
         if missing:
             raise serializers.ValidationError(
                 {
@@ -49,7 +50,7 @@ class TargetSerializer(serializers.Serializer):
         return attrs
 
 
-class PortfolioSerializer(serializers.ModelSerializer):
+class PortfolioSerializer(serializers.ModelSerializer[Portfolio]):
     target = TargetSerializer(
         help_text="Weights in percent per bucket, adding up to 100."
     )
@@ -92,7 +93,7 @@ class PortfolioSerializer(serializers.ModelSerializer):
 LEDGER = {"max_digits": MAX_DIGITS - 1, "min_value": Decimal(0)}
 
 
-class TransactionSerializer(serializers.ModelSerializer):
+class TransactionSerializer(serializers.ModelSerializer[Transaction]):
     asset = serializers.SlugRelatedField(
         slug_field="slug", queryset=Asset.objects.all()
     )

@@ -6,9 +6,8 @@ from collections.abc import Iterable
 from dataclasses import astuple
 from datetime import datetime
 from decimal import Decimal, localcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
@@ -17,6 +16,9 @@ from portfolios.models import Holding, Portfolio, Transaction
 from portfolios.targets import TARGETS_SUM_MESSAGE, targets_sum_error
 from valuations.fields import DECIMAL_PLACES, MAX_DIGITS
 from valuations.models import Asset
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # settings.AUTH_USER_MODEL
 
 ZERO = Decimal(0)
 QUANTUM = Decimal(1).scaleb(-DECIMAL_PLACES)
@@ -77,7 +79,7 @@ def _full_clean(portfolio: Portfolio) -> None:
 
 
 @transaction.atomic
-def create_portfolio(*, owner: AbstractBaseUser, **fields: Any) -> Portfolio:
+def create_portfolio(*, owner: User, **fields: Any) -> Portfolio:
     """Create a portfolio after validating name uniqueness and the target mix."""
     portfolio = Portfolio(owner=owner, **fields)
     _full_clean(portfolio)

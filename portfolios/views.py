@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib import messages
@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from capsite.accounts import signed_in
 from portfolios import analysis, imports, queries, services
 from portfolios.forms import ImportForm, PortfolioForm, RebalanceForm, TransactionForm
 from portfolios.models import Portfolio, Transaction
@@ -51,7 +52,7 @@ def _save_portfolio(request: HttpRequest, form: PortfolioForm) -> Portfolio | No
     try:
         if form.instance.pk:
             return services.update_portfolio(portfolio=form.instance, **fields)
-        return services.create_portfolio(owner=request.user, **fields)
+        return services.create_portfolio(owner=signed_in(request.user), **fields)
     except ValidationError as err:
         form.add_error(None, err)
         return None
@@ -60,7 +61,8 @@ def _save_portfolio(request: HttpRequest, form: PortfolioForm) -> Portfolio | No
 @login_required
 @require_http_methods(["GET", "POST"])
 def portfolio_create(request: HttpRequest) -> HttpResponse:
-    form = PortfolioForm(request.POST or None, instance=Portfolio(owner=request.user))
+    owner = signed_in(request.user)
+    form = PortfolioForm(request.POST or None, instance=Portfolio(owner=owner))
     if request.method == "POST" and form.is_valid():
         portfolio = _save_portfolio(request, form)
         if portfolio:
@@ -142,7 +144,7 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
         value_chart = charts.line_chart(
             [
                 (
-                    timezone.datetime.combine(p.date, timezone.datetime.min.time()),
+                    datetime.combine(p.date, datetime.min.time()),
                     p.value,
                 )
                 for p in history

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import django_filters
 from django.conf import settings
@@ -21,7 +22,7 @@ from rest_framework.response import Response
 
 from valuations import metrics, queries
 from valuations.choices import Tier
-from valuations.models import Asset, MarketSnapshot
+from valuations.models import Asset, AssetQuerySet, MarketSnapshot
 from valuations.serializers import (
     AssetDetailSerializer,
     AssetSerializer,
@@ -31,6 +32,9 @@ from valuations.serializers import (
     MarketSerializer,
     SnapshotSerializer,
 )
+
+# A page's row type, as in GenericAPIView.paginate_queryset.
+_Row = TypeVar("_Row")
 
 ORDERINGS = ["rank", "market_cap", "volume_24h", "price"]
 
@@ -111,25 +115,40 @@ class AssetFilterSet(django_filters.FilterSet):
         model = Asset
         fields: list[str] = []
 
-    def filter_tier(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    # The view's queryset comes from Asset.objects, so it is an AssetQuerySet.
+    def filter_tier(
+        self, queryset: AssetQuerySet, name: str, value: str
+    ) -> AssetQuerySet:
         return queryset.in_tier(value)
 
-    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_search(
+        self, queryset: AssetQuerySet, name: str, value: str
+    ) -> AssetQuerySet:
         return queryset.search(value)
 
-    def filter_ordering(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_ordering(
+        self, queryset: QuerySet[Asset], name: str, value: str
+    ) -> QuerySet[Asset]:
         return queries.order_assets(queryset, value)
 
 
-class _MarketContextMixin:
+if TYPE_CHECKING:
+    # What the mixin's super() resolves to in the views that use it.
+    _AssetView = generics.GenericAPIView[Asset]
+else:
+    _AssetView = object
+
+
+class _MarketContextMixin(_AssetView):
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
-        context["total_market_cap"] = queries.total_market_cap()
-        return context
+        return {
+            **super().get_serializer_context(),
+            "total_market_cap": queries.total_market_cap(),
+        }
 
 
 @method_decorator(conditional, name="get")
-class AssetListView(_MarketContextMixin, generics.ListAPIView):
+class AssetListView(_MarketContextMixin, generics.ListAPIView[Asset]):
     """Assets with every valuation metric, ranked by market cap."""
 
     serializer_class = AssetSerializer
@@ -141,13 +160,20 @@ class AssetListView(_MarketContextMixin, generics.ListAPIView):
             Asset.objects.prefetch_related("categories"), "rank"
         )
 
-    def paginate_queryset(self, queryset: QuerySet[Asset]) -> list[Asset] | None:
+    def paginate_queryset(
+        self, queryset: QuerySet[Asset, _Row] | Sequence[_Row]
+    ) -> list[_Row] | None:
         page = super().paginate_queryset(queryset)
-        return queries.attach_ranks(page) if page is not None else None
+        if page is None:
+            return None
+        # get_queryset never calls values(): the rows are Asset instances, and
+        # attach_ranks sets their rank in place.
+        queries.attach_ranks(cast("list[Asset]", page))
+        return page
 
 
 @method_decorator(conditional, name="get")
-class AssetDetailView(_MarketContextMixin, generics.RetrieveAPIView):
+class AssetDetailView(_MarketContextMixin, generics.RetrieveAPIView[Asset]):
     """One asset with its metrics and unlock schedule projected at today's price."""
 
     serializer_class = AssetDetailSerializer

@@ -63,7 +63,7 @@ def line_chart(
     span_x = (end - start) or 1.0
     span_y = float(high - low) or 1.0
 
-    def place(when: datetime, value: Decimal) -> Marker:
+    def place(when: date | datetime, value: Decimal) -> Marker:
         x = PAD + (_seconds(when) - start) / span_x * (WIDTH - 2 * PAD)
         y = HEIGHT - PAD - float(value - low) / span_y * (HEIGHT - 2 * PAD)
         return Marker(round(x, 1), round(y, 1), when, value)

@@ -83,17 +83,18 @@ def _fetch_page(session: requests.Session, page: int) -> tuple[str, int]:
     where = f"{_endpoint()} page {page}"
     retries = settings.MARKET_DATA_RETRIES
     after = f", after {retries} retr{'y' if retries == 1 else 'ies'}"
+    params: dict[str, str | int] = {
+        "vs_currency": "usd",
+        "order": "market_cap_desc",
+        "per_page": PER_PAGE,
+        "page": page,
+        "sparkline": "false",
+    }
     try:
         # No redirects: requests would forward the API key header to another host.
         response = session.get(
             _endpoint(),
-            params={
-                "vs_currency": "usd",
-                "order": "market_cap_desc",
-                "per_page": PER_PAGE,
-                "page": page,
-                "sparkline": "false",
-            },
+            params=params,
             timeout=settings.MARKET_DATA_TIMEOUT,
             allow_redirects=False,
         )

@@ -52,7 +52,9 @@ class MarketFilterForm(forms.Form):
 
     def __init__(self, *args: Any, categories: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", "All categories"), *categories]
+        field = self.fields["category"]
+        assert isinstance(field, forms.ChoiceField)  # declared above
+        field.choices = [("", "All categories"), *categories]
 
     @staticmethod
     def category_choices() -> list[tuple[str, str]]:
@@ -69,7 +71,9 @@ class CalculatorForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        # super().clean() returns self.cleaned_data, typed optional by the stubs.
+        super().clean()
+        data = self.cleaned_data
         maximum = data.get("max_supply")
         if not metrics.circulating_within_max(data.get("circulating_supply"), maximum):
             self.add_error(

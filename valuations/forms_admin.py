@@ -39,7 +39,8 @@ def _trim_initial(form: forms.ModelForm, names: tuple[str, ...]) -> None:
         if isinstance(value, Decimal):
             value = value.normalize(_EXACT)
             # normalize() writes 140000000 as 1.4E+8; the input shows digits.
-            if value.as_tuple().exponent > 0:
+            exponent = value.as_tuple().exponent  # an int: stored values are finite
+            if isinstance(exponent, int) and exponent > 0:
                 value = value.quantize(Decimal(1), context=_EXACT)
             form.initial[name] = value
 
@@ -56,7 +57,9 @@ class _MarketDataForm(forms.ModelForm):
         _trim_initial(self, NON_NEGATIVE_FIELDS)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        # super().clean() returns self.cleaned_data, typed optional by the stubs.
+        super().clean()
+        cleaned = self.cleaned_data
         for name in NON_NEGATIVE_FIELDS:
             value = cleaned.get(name)
             if value is not None and value < 0:
@@ -65,7 +68,8 @@ class _MarketDataForm(forms.ModelForm):
         circulating = cleaned.get("circulating_supply")
         maximum = cleaned.get("max_supply")
         if (
-            "circulating_supply" not in self.errors
+            maximum is not None  # an unknown max supply allows any circulating supply
+            and "circulating_supply" not in self.errors
             and "max_supply" not in self.errors
             and not metrics.circulating_within_max(circulating, maximum)
         ):

@@ -118,6 +118,24 @@ def turnover_band(ratio: Decimal | None) -> str | None:
     return Liquidity.HEALTHY
 
 
+def turnover_band_case(volume: str = "volume_24h", cap: str = "market_cap") -> Case:
+    """SQL half of ``turnover_band(volume_to_market_cap(volume, cap))``.
+
+    Compared as products (volume > 1.0 × cap), not quotients, so the database
+    never divides; unknown volume or a cap that is not positive has no band.
+    """
+    high = settings.CAPSITE_LIQUIDITY_HIGH_ABOVE
+    low = settings.CAPSITE_LIQUIDITY_LOW_BELOW
+    known = Q(**{f"{cap}__gt": 0, f"{volume}__isnull": False})
+    return Case(
+        When(known & Q(**{f"{volume}__gt": F(cap) * high}), then=Value(Liquidity.HIGH)),
+        When(known & Q(**{f"{volume}__lt": F(cap) * low}), then=Value(Liquidity.LOW)),
+        When(known, then=Value(Liquidity.HEALTHY)),
+        default=None,
+        output_field=CharField(null=True),
+    )
+
+
 def tier_for(cap: Decimal | None) -> str:
     """Return the tier of a market cap.
 
@@ -133,7 +151,7 @@ def tier_for(cap: Decimal | None) -> str:
     return Tier.SMALL
 
 
-def tier_conditions(cap: str = "market_cap") -> dict[str, Q]:
+def tier_conditions(cap: str = "market_cap") -> dict[Tier, Q]:
     """SQL half of ``tier_for``: the condition on column ``cap`` for each tier.
 
     The boundary belongs to the upper tier; unknown or zero is unranked.
@@ -211,9 +229,13 @@ def total_market_cap(caps: Iterable[Decimal | None]) -> Decimal:
         return sum((cap for cap in caps if cap is not None and is_ranked(cap)), ZERO)
 
 
-def total_market_cap_sum(cap: str = "market_cap") -> Sum:
-    """SQL half of ``total_market_cap``: the aggregate over ranked assets' caps."""
-    return Sum(cap, filter=Q(**{f"{cap}__gt": 0}))
+def total_market_cap_sum(cap: str = "market_cap", filter_q: Q | None = None) -> Sum:
+    """SQL half of ``total_market_cap``: the aggregate over ranked assets' caps.
+
+    ``filter_q`` narrows it further (one tier, one asset).
+    """
+    condition = Q(**{f"{cap}__gt": 0})
+    return Sum(cap, filter=condition & filter_q if filter_q is not None else condition)
 
 
 def altcoin_market_cap(total: Decimal, bitcoin_cap: Decimal | None) -> Decimal:

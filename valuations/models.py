@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from valuations.choices import Tier
 from valuations.fields import decimal_field, product_field
 from valuations.metrics import (
     CIRCULATING_WITHIN_MAX,
     RANK_ORDER,
     RANKED,
+    AssetFigures,
     tier_conditions,
 )
 
@@ -31,7 +35,7 @@ class Category(models.Model):
         return self.name
 
 
-class AssetQuerySet(models.QuerySet):
+class AssetQuerySet(models.QuerySet["Asset"]):
     def ranked(self) -> AssetQuerySet:
         """Assets with a known, positive market cap: the ones that get a rank."""
         return self.filter(RANKED)
@@ -39,7 +43,9 @@ class AssetQuerySet(models.QuerySet):
     def in_tier(self, tier: str) -> AssetQuerySet:
         """Filter by tier using the indexed market cap column."""
         conditions = tier_conditions()
-        return self.filter(conditions[tier]) if tier in conditions else self.none()
+        return (
+            self.filter(conditions[Tier(tier)]) if tier in conditions else self.none()
+        )
 
     def search(self, text: str) -> AssetQuerySet:
         text = text.strip()
@@ -72,6 +78,13 @@ class Asset(models.Model):
     )
 
     objects = AssetQuerySet.as_manager()
+
+    # Not columns: set on the instances of a page by the code named. Annotations
+    # only, so Django ignores them.
+    rank: int | None  # queries.attach_ranks / queries.ranks_for
+    figures: AssetFigures  # AssetSerializer.to_representation
+    stale: bool  # AssetSerializer.to_representation
+    unlock_projections: list[dict[str, Any]]  # api.AssetDetailView.get_object
 
     class Meta:
         ordering = list(RANK_ORDER)
@@ -131,6 +144,10 @@ class MarketSnapshot(models.Model):
         output_field=product_field(null=True),
         db_persist=True,
     )
+
+    # Not a column: an unsaved snapshot's asset slug, set by imports.apply while
+    # planning an import, before the asset's id is known.
+    slug: str
 
     class Meta:
         ordering = ["asset", "taken_at"]

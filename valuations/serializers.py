@@ -12,7 +12,7 @@ from capsite.api import Amount
 from valuations import metrics, queries
 from valuations.choices import FdvBasis, Liquidity, Tier
 from valuations.fields import MAX_DIGITS
-from valuations.models import Asset
+from valuations.models import Asset, Category
 
 
 class NextTierSerializer(serializers.Serializer):
@@ -54,7 +54,7 @@ class AssetSerializer(FiguresMixin, serializers.ModelSerializer):
         allow_null=True,
         help_text="Percent of the total market cap, 0–100.",
     )
-    categories = serializers.SlugRelatedField(
+    categories: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(
         slug_field="slug", many=True, read_only=True
     )
     stale = serializers.BooleanField(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
@@ -22,7 +22,22 @@ from valuations.forms_admin import (
     SupplyUnlockAdminForm,
     readable_number,
 )
-from valuations.models import Asset, Category, MarketSnapshot, ProviderId, SupplyUnlock
+from valuations.models import (
+    Asset,
+    AssetQuerySet,
+    Category,
+    MarketSnapshot,
+    ProviderId,
+    SupplyUnlock,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldOpts
+    from django.utils.functional import _StrPromise
+    from django_stubs_ext import WithAnnotations
+
+    # A fieldset as django-stubs types ModelAdmin.get_fieldsets' items.
+    Fieldset = tuple[str | _StrPromise | None, _FieldOpts]
 
 # The asset page shows this many of the latest snapshots. A full history would
 # post several fields per row and soon pass DATA_UPLOAD_MAX_NUMBER_FIELDS.
@@ -53,10 +68,12 @@ class TierListFilter(admin.SimpleListFilter):
         return list(Tier.choices)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Asset]) -> QuerySet:
-        if self.value():
+        if tier := self.value():
+            # The admin's queryset comes from Asset.objects.
+            assert isinstance(queryset, AssetQuerySet)
             # in_tier filters on the indexed market_cap column with the settings'
             # thresholds, the same bounds tier_for() uses for the column.
-            return queryset.in_tier(self.value())
+            return queryset.in_tier(tier)
         return queryset
 
 
@@ -153,8 +170,8 @@ class AssetAdmin(admin.ModelAdmin):
 
     def get_fieldsets(
         self, request: HttpRequest, obj: Asset | None = None
-    ) -> list[tuple[str | None, dict[str, Any]]]:
-        fieldsets: list[tuple[str | None, dict[str, Any]]] = [
+    ) -> list[Fieldset]:
+        fieldsets: list[Fieldset] = [
             (None, {"fields": ("slug", "symbol", "name", "categories")}),
             (
                 "Market data",
@@ -256,6 +273,10 @@ class AssetAdmin(admin.ModelAdmin):
         )
 
 
+class _AssetCount(TypedDict):
+    asset_count: int
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "is_stablecoin", "asset_count")
@@ -267,7 +288,7 @@ class CategoryAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(asset_count=Count("assets"))
 
     @admin.display(description="assets", ordering="asset_count")
-    def asset_count(self, obj: Category) -> int:
+    def asset_count(self, obj: WithAnnotations[Category, _AssetCount]) -> int:
         return obj.asset_count
 
 

@@ -106,8 +106,8 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     def get_fields(
         self, request: HttpRequest, obj: ImportRun | None = None
-    ) -> list[str]:
-        fields = [
+    ) -> list[str | list[str] | tuple[str, ...]]:
+        fields: list[str | list[str] | tuple[str, ...]] = [
             "started",
             "finished",
             "source",
@@ -307,4 +307,5 @@ class ImportRunAdmin(admin.ModelAdmin):
                 f"Nothing imported: {count_phrase(report.skipped, 'row')} bad or unmatched. "
                 "Fix the file, or upload it again and apply the good rows only.",
             )
+        assert report.run is not None  # import_markets records every run
         return redirect("admin:valuations_importrun_change", report.run.pk)

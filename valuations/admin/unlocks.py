@@ -73,6 +73,7 @@ class SupplyUnlockAdmin(admin.ModelAdmin):
                 except FormatError as exc:
                     form.add_error("file", str(exc))
             if report is not None and not report.errors:
+                assert report.run is not None  # import_unlocks records every run
                 messages.success(
                     request,
                     f"Imported unlocks from {report.run.source}: {report.created} new, "

@@ -141,7 +141,8 @@ def parse_number(
             )
         )
         return None
-    if number.as_tuple().exponent < -DECIMAL_PLACES:
+    exponent = number.as_tuple().exponent  # an int: the number is finite
+    if isinstance(exponent, int) and exponent < -DECIMAL_PLACES:
         number = number.quantize(_QUANTUM, rounding=ROUND_HALF_UP)
     return number
 
@@ -201,6 +202,7 @@ def _row(
     if found:
         errors.extend(found)
         return None
+    assert taken_at is not None  # a missing time is in found
     return MarketRow(
         position=position,
         provider=provider,
