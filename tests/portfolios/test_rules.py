@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Context, Decimal, localcontext
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -11,37 +11,12 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from portfolios.rebalancing import Trade, rebalance_plan
 from portfolios.risk import RiskInput, risk_flags
 from portfolios.targets import PRESETS, Target, drift, validate_target
-from valuations.tiermix import BUCKETS, Position, diversification, tier_mix
+from tests.positions import exact_sum, large, mid, small, stable, unranked
+from valuations.tiermix import BUCKETS, diversification, tier_mix
 
 D = Decimal
 TODAY = date(2025, 3, 1)
 BALANCED = PRESETS["balanced"]
-
-
-def large(asset: str, value: str) -> Position:
-    return Position(asset, D(value), "large")
-
-
-def mid(asset: str, value: str) -> Position:
-    return Position(asset, D(value), "mid")
-
-
-def small(asset: str, value: str) -> Position:
-    return Position(asset, D(value), "small")
-
-
-def stable(asset: str, value: str) -> Position:
-    return Position(asset, D(value), "large", is_stablecoin=True)
-
-
-def unranked(asset: str, value: str) -> Position:
-    return Position(asset, D(value), "unranked")
-
-
-def exact_sum(values) -> Decimal:
-    # The default 28-digit context would round the module's exact amounts.
-    with localcontext(Context(prec=100)):
-        return sum(values, Decimal(0))
 
 
 def distance(weights: dict[str, Decimal], target: Target) -> Decimal:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Context, Decimal, localcontext
+from decimal import Decimal
 
 import pytest
 
+from tests.positions import large, mid, small, stable, unranked
 from valuations.tiermix import (
     BUCKETS,
-    Position,
     bucket_for,
     diversification,
     tier_mix,
@@ -16,32 +16,6 @@ from valuations.tiermix import (
 )
 
 D = Decimal
-
-
-def large(asset: str, value: str) -> Position:
-    return Position(asset, D(value), "large")
-
-
-def mid(asset: str, value: str) -> Position:
-    return Position(asset, D(value), "mid")
-
-
-def small(asset: str, value: str) -> Position:
-    return Position(asset, D(value), "small")
-
-
-def stable(asset: str, value: str) -> Position:
-    return Position(asset, D(value), "large", is_stablecoin=True)
-
-
-def unranked(asset: str, value: str) -> Position:
-    return Position(asset, D(value), "unranked")
-
-
-def exact_sum(values) -> Decimal:
-    # The default 28-digit context would round the module's exact amounts.
-    with localcontext(Context(prec=100)):
-        return sum(values, Decimal(0))
 
 
 # Buckets and tier mix -----------------------------------------------------------------
