@@ -6,6 +6,7 @@ from decimal import localcontext
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import Paginator as DjangoPaginator
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -53,3 +54,22 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 250
+
+
+class CountedPagination(Pagination):
+    """Page numbers over a list whose size the view already knows.
+
+    The view sets ``known_count`` (from stored market state or a per-version
+    cache) before paginating, so no request counts a million rows.
+    """
+
+    known_count: int | None = None
+
+    def django_paginator_class(  # type: ignore[override]  # a factory, not a class
+        self, object_list: Any, per_page: int
+    ) -> DjangoPaginator:
+        paginator = DjangoPaginator(object_list, per_page)
+        if self.known_count is not None:
+            # Paginator.count is a cached_property: seed it instead of COUNT(*).
+            paginator.__dict__["count"] = self.known_count
+        return paginator

@@ -249,6 +249,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "capsite.api.Pagination",
+    "DEFAULT_RENDERER_CLASSES": [
+        "capsite.renderers.ORJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "capsite.schema.AutoSchema",
     "EXCEPTION_HANDLER": "capsite.api.exception_handler",

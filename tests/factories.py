@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 
 from portfolios.models import Portfolio, Transaction
 from valuations.models import Asset, Category, MarketSnapshot, SupplyUnlock
+from valuations.state import refresh_market_state
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -56,10 +57,17 @@ class AssetFactory(factory.django.DjangoModelFactory):
         if create and extracted:
             self.categories.set(extracted)
 
+    @factory.post_generation
+    def market_state(self, create: bool, extracted: object, **kwargs: object):
+        # Every write path refreshes the stored market state; so does the factory.
+        if create:
+            refresh_market_state(asset_ids=[self.pk])
+
 
 class MarketSnapshotFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = MarketSnapshot
+        skip_postgeneration_save = True
 
     asset = factory.SubFactory(AssetFactory)
     taken_at = factory.Sequence(
@@ -71,10 +79,16 @@ class MarketSnapshotFactory(factory.django.DjangoModelFactory):
     max_supply = Decimal("4000000")
     volume_24h = Decimal("500000")
 
+    @factory.post_generation
+    def market_state(self, create: bool, extracted: object, **kwargs: object):
+        if create:
+            refresh_market_state(asset_ids=[], caps_changed=False)
+
 
 class SupplyUnlockFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = SupplyUnlock
+        skip_postgeneration_save = True
 
     asset = factory.SubFactory(AssetFactory)
     date = factory.Sequence(
@@ -82,6 +96,11 @@ class SupplyUnlockFactory(factory.django.DjangoModelFactory):
     )
     amount = Decimal("100000")
     note = "Team vesting"
+
+    @factory.post_generation
+    def market_state(self, create: bool, extracted: object, **kwargs: object):
+        if create:
+            refresh_market_state(asset_ids=[], caps_changed=False)
 
 
 class PortfolioFactory(factory.django.DjangoModelFactory):

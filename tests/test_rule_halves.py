@@ -53,11 +53,44 @@ def boundary_assets() -> list[Asset]:
 
 def test_tier_case_and_tier_for_agree_on_every_boundary(boundary_assets):
     in_sql = dict(
-        Asset.objects.annotate(tier=metrics.tier_case()).values_list("slug", "tier")
+        Asset.objects.annotate(sql_tier=metrics.tier_case()).values_list(
+            "slug", "sql_tier"
+        )
     )
+    stored = dict(Asset.objects.values_list("slug", "tier"))
 
-    assert in_sql == {a.slug: metrics.tier_for(a.market_cap) for a in boundary_assets}
+    expected = {a.slug: metrics.tier_for(a.market_cap) for a in boundary_assets}
+    assert in_sql == expected
+    assert stored == expected
     assert set(in_sql.values()) == {"unranked", "small", "mid", "large"}
+
+
+@pytest.mark.parametrize(
+    ("volume", "band"),
+    [
+        (None, None),
+        (D("0"), "low"),
+        (D("1999999.99"), "low"),
+        (D("2000000"), "healthy"),  # exactly 0.1 × the cap
+        (D("20000000"), "healthy"),  # exactly 1.0 × the cap
+        (D("20000000.01"), "high"),
+    ],
+)
+def test_turnover_band_in_sql_and_stored_agree_with_turnover_band(volume, band):
+    asset = AssetFactory(
+        price=D("40"), circulating_supply=D("500000"), volume_24h=volume
+    )
+    in_sql = (
+        Asset.objects.annotate(sql_band=metrics.turnover_band_case())
+        .values_list("sql_band", flat=True)
+        .get(pk=asset.pk)
+    )
+    stored = Asset.objects.values_list("liquidity", flat=True).get(pk=asset.pk)
+
+    in_python = metrics.turnover_band(
+        metrics.volume_to_market_cap(volume, asset.market_cap)
+    )
+    assert in_python == in_sql == stored == band
 
 
 def test_each_tier_filter_selects_exactly_the_assets_tier_for_puts_there(

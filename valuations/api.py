@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import django_filters
-from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -20,9 +18,10 @@ from rest_framework import generics, permissions, views
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from valuations import metrics, queries
+from capsite.api import CountedPagination
+from valuations import metrics, queries, rows
 from valuations.choices import Tier
-from valuations.models import Asset, AssetQuerySet, MarketSnapshot
+from valuations.models import Asset, AssetQuerySet, MarketSnapshot, MarketState
 from valuations.serializers import (
     AssetDetailSerializer,
     AssetSerializer,
@@ -32,6 +31,7 @@ from valuations.serializers import (
     MarketSerializer,
     SnapshotSerializer,
 )
+from valuations.state import current_state, version_of
 
 # A page's row type, as in GenericAPIView.paginate_queryset.
 _Row = TypeVar("_Row")
@@ -39,51 +39,23 @@ _Row = TypeVar("_Row")
 ORDERINGS = ["rank", "market_cap", "volume_24h", "price"]
 
 
-def _market_version() -> tuple[datetime | None, str]:
-    """Return when market data last changed and a fingerprint of its current state.
-
-    One aggregate query; any new price, supply or volume changes the sums. The
-    ``stale`` flags change with time alone, so an asset turning stale counts as
-    a change too, dated when it turned.
-    """
-    stale_after = timedelta(seconds=settings.CAPSITE_STALE_AFTER)
-    stale_before = timezone.now() - stale_after
-    row = Asset.objects.order_by().aggregate(
-        updated=Max("last_updated"),
-        count=Count("pk"),
-        caps=Sum("market_cap"),
-        volume=Sum("volume_24h"),
-        stale=Count(
-            "pk",
-            filter=Q(last_updated__lt=stale_before) | Q(last_updated__isnull=True),
-        ),
-        turned=Max("last_updated", filter=Q(last_updated__lt=stale_before)),
-    )
-    changed = row["updated"]
-    if row["turned"] is not None:
-        changed = max(changed, row["turned"] + stale_after)
-    fingerprint = (
-        f"{row['updated']}|{row['count']}|{row['caps']}|{row['volume']}|{row['stale']}"
-    )
-    return changed, fingerprint
-
-
-def _request_version(request: Any) -> tuple[datetime | None, str]:
-    """The market version, read once per request: the ETag and Last-Modified
-    checks both need it."""
-    if not hasattr(request, "_market_version"):
-        request._market_version = _market_version()
-    return request._market_version
+def _request_state(request: Any) -> MarketState:
+    """The market state, read once per request (one primary-key read): the
+    ETag, Last-Modified and the response all need it."""
+    if not hasattr(request, "_market_state"):
+        request._market_state = current_state()
+    state: MarketState = request._market_state
+    return state
 
 
 def _etag(request: Any, *args: Any, **kwargs: Any) -> str:
-    _, fingerprint = _request_version(request)
-    key = f"{fingerprint}|{request.get_full_path()}|{request.headers.get('Accept', '')}"
+    version = version_of(_request_state(request), timezone.now())
+    key = f"{version.tag}|{request.get_full_path()}|{request.headers.get('Accept', '')}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _last_modified(request: Any, *args: Any, **kwargs: Any) -> datetime | None:
-    return _request_version(request)[0]
+    return version_of(_request_state(request), timezone.now()).last_modified
 
 
 # ETag and Last-Modified on market reads: a client that sends If-None-Match or
@@ -143,8 +115,12 @@ class _MarketContextMixin(_AssetView):
     def get_serializer_context(self) -> dict[str, Any]:
         return {
             **super().get_serializer_context(),
-            "total_market_cap": queries.total_market_cap(),
+            "total_market_cap": _request_state(self.request).total_market_cap,
         }
+
+
+# Query parameters that page or sort the list without changing what it holds.
+_PAGING = {"page", "page_size", "ordering", "format"}
 
 
 @method_decorator(conditional, name="get")
@@ -154,22 +130,28 @@ class AssetListView(_MarketContextMixin, generics.ListAPIView[Asset]):
     serializer_class = AssetSerializer
     filterset_class = AssetFilterSet
     permission_classes = [permissions.AllowAny]
+    pagination_class = CountedPagination
 
     def get_queryset(self) -> QuerySet[Asset]:
-        return queries.order_assets(
-            Asset.objects.prefetch_related("categories"), "rank"
-        )
+        return queries.order_assets(Asset.objects.all(), "rank")
 
-    def paginate_queryset(
-        self, queryset: QuerySet[Asset, _Row] | Sequence[_Row]
-    ) -> list[_Row] | None:
-        page = super().paginate_queryset(queryset)
-        if page is None:
-            return None
-        # get_queryset never calls values(): the rows are Asset instances, and
-        # attach_ranks sets their rank in place.
-        queries.attach_ranks(cast("list[Asset]", page))
-        return page
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Rows straight from stored columns (valuations.rows): the same figures
+        # as AssetSerializer, which still documents them in the schema.
+        state = _request_state(request)
+        queryset = self.filter_queryset(self.get_queryset())
+        assert isinstance(self.paginator, CountedPagination)
+        filters = {
+            key: str(value)
+            for key, value in request.query_params.items()
+            if key not in _PAGING
+        }
+        self.paginator.known_count = queries.table_count(queryset, state, filters)
+        page = self.paginate_queryset(rows.page_values(queryset))
+        data = rows.asset_rows(
+            page or [], total_market_cap=state.total_market_cap, now=timezone.now()
+        )
+        return self.get_paginated_response(data)
 
 
 @method_decorator(conditional, name="get")
@@ -183,7 +165,6 @@ class AssetDetailView(_MarketContextMixin, generics.RetrieveAPIView[Asset]):
 
     def get_object(self) -> Asset:
         asset = super().get_object()
-        asset.rank = queries.ranks_for([asset.pk]).get(asset.pk)
         asset.unlock_projections = [
             {**vars(projection), "note": unlock.note}
             for unlock, projection in queries.unlock_schedule(
@@ -228,7 +209,7 @@ class MarketView(views.APIView):
 
     @extend_schema(responses=MarketSerializer)
     def get(self, request: Request) -> Response:
-        summary = queries.market_summary(top=10)
+        summary = queries.market_summary(_request_state(request))
         overview = summary.overview
         data = {
             "total_market_cap": overview.total_market_cap,

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, FloatField, Q, When
+from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
 
-from valuations.choices import Tier
+from valuations.choices import Liquidity, Tier
 from valuations.fields import decimal_field, product_field
 from valuations.metrics import (
     CIRCULATING_WITHIN_MAX,
     RANK_ORDER,
     RANKED,
     AssetFigures,
-    tier_conditions,
 )
 
 
@@ -41,11 +42,8 @@ class AssetQuerySet(models.QuerySet["Asset"]):
         return self.filter(RANKED)
 
     def in_tier(self, tier: str) -> AssetQuerySet:
-        """Filter by tier using the indexed market cap column."""
-        conditions = tier_conditions()
-        return (
-            self.filter(conditions[Tier(tier)]) if tier in conditions else self.none()
-        )
+        """Filter by the stored, indexed tier (kept by state.refresh_market_state)."""
+        return self.filter(tier=tier) if tier in Tier.values else self.none()
 
     def search(self, text: str) -> AssetQuerySet:
         text = text.strip()
@@ -76,12 +74,40 @@ class Asset(models.Model):
         output_field=product_field(null=True),
         db_persist=True,
     )
+    # Sort keys, stored by the database: FDV and volume ÷ market cap (a float,
+    # for ordering only; served figures come from valuations.metrics).
+    fdv_sort = models.GeneratedField(
+        expression=F("price") * Coalesce("max_supply", "total_supply"),
+        output_field=product_field(null=True),
+        db_persist=True,
+    )
+    turnover_sort = models.GeneratedField(
+        expression=Case(
+            When(
+                Q(price__gt=0, circulating_supply__gt=0),
+                then=Cast("volume_24h", FloatField())
+                / Cast(F("price") * F("circulating_supply"), FloatField()),
+            ),
+            default=None,
+            output_field=FloatField(),
+        ),
+        output_field=FloatField(null=True),
+        db_persist=True,
+    )
+    # Market state stored when data changes (valuations.state), never on read.
+    rank = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    tier = models.CharField(
+        max_length=10, choices=Tier.choices, default=Tier.UNRANKED, editable=False
+    )
+    # Null, not "", when the band is unknown: the API serves it as null.
+    liquidity = models.CharField(  # noqa: DJ001
+        max_length=10, choices=Liquidity.choices, null=True, blank=True, editable=False
+    )
 
     objects = AssetQuerySet.as_manager()
 
     # Not columns: set on the instances of a page by the code named. Annotations
     # only, so Django ignores them.
-    rank: int | None  # queries.attach_ranks / queries.ranks_for
     figures: AssetFigures  # AssetSerializer.to_representation
     stale: bool  # AssetSerializer.to_representation
     unlock_projections: list[dict[str, Any]]  # api.AssetDetailView.get_object
@@ -92,6 +118,17 @@ class Asset(models.Model):
             models.Index(F("market_cap").desc(), "slug", name="asset_cap_rank_idx"),
             models.Index(fields=["volume_24h"], name="asset_volume_idx"),
             models.Index(fields=["price"], name="asset_price_idx"),
+            # PostgreSQL also gets NULLS LAST, trigram and per-direction indexes
+            # for every sort the table offers (migration 0005).
+            models.Index(fields=["rank"], name="asset_rank_idx"),
+            models.Index(
+                "tier", F("market_cap").desc(), "slug", name="asset_tier_cap_idx"
+            ),
+            models.Index(
+                "tier", F("volume_24h").desc(), "slug", name="asset_tier_vol_idx"
+            ),
+            models.Index(fields=["fdv_sort"], name="asset_fdv_idx"),
+            models.Index(fields=["turnover_sort"], name="asset_turnover_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -129,6 +166,36 @@ class Asset(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("valuations:asset-detail", kwargs={"slug": self.slug})
+
+
+class MarketState(models.Model):
+    """The whole market as reads need it: one row, rewritten by every market write.
+
+    Kept by valuations.state.refresh_market_state in the writer's transaction;
+    reads take it by primary key, so their cost does not grow with the assets.
+    Decimals inside the JSON fields are strings, exact.
+    """
+
+    version = models.PositiveBigIntegerField(default=0)
+    changed_at = models.DateTimeField(null=True, blank=True)
+    # When a write last changed what the market serves without moving as_of.
+    modified_at = models.DateTimeField(null=True, blank=True)
+    total_market_cap = product_field(default=Decimal(0))
+    bitcoin_market_cap = product_field(null=True, blank=True)
+    ethereum_market_cap = product_field(null=True, blank=True)
+    asset_count = models.PositiveIntegerField(default=0)
+    as_of = models.DateTimeField(null=True, blank=True)
+    # {tier: {"asset_count": n, "market_cap": "…"}}
+    tiers = models.JSONField(default=dict, blank=True)
+    # [{"slug", "name", "asset_count", "market_cap"}], largest first
+    categories = models.JSONField(default=list, blank=True)
+    # [{"symbol", "market_cap"}] of the ten largest assets
+    top = models.JSONField(default=list, blank=True)
+    # ISO times, rounded up to the minute, at which assets turn stale
+    stale_turns = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"Market state v{self.version}"
 
 
 class MarketSnapshot(models.Model):

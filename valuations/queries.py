@@ -2,60 +2,35 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection
+from django.core.cache import cache
 from django.db.models import (
-    Case,
-    Count,
     F,
-    FloatField,
-    Max,
-    Q,
     QuerySet,
-    Sum,
-    When,
 )
 from django.db.models.expressions import Window
-from django.db.models.functions import Cast, Coalesce, Lag, RowNumber
+from django.db.models.functions import Lag
 
 from valuations import metrics
 from valuations.choices import Tier
-from valuations.metrics import RANK_ORDER, tier_case, tier_conditions
-from valuations.models import Asset, Category, SupplyUnlock
+from valuations.metrics import tier_case
+from valuations.models import Asset, MarketState, SupplyUnlock
+from valuations.state import current_state, state_key
 
 # Public sort keys of the market table and the expression each sorts by.
 SORTS = {
     "rank": "market_cap",
     "price": "price",
     "market_cap": "market_cap",
-    "fdv": "sort_fdv",
+    "fdv": "fdv_sort",
     "volume_24h": "volume_24h",
-    "volume_to_market_cap": "sort_turnover",
+    "volume_to_market_cap": "turnover_sort",
 }
-
-
-def with_sort_keys(queryset: QuerySet[Asset]) -> QuerySet[Asset]:
-    """Annotate FDV and volume ÷ market cap in SQL, for sorting only.
-
-    Displayed values come from ``valuations.metrics`` on the row's exact
-    decimals; the float cast keeps SQLite from dividing integer-valued numbers
-    as integers.
-    """
-    return queryset.annotate(
-        sort_fdv=F("price") * Coalesce("max_supply", "total_supply"),
-        sort_turnover=Case(
-            When(
-                market_cap__gt=0,
-                then=Cast("volume_24h", FloatField()) / F("market_cap"),
-            ),
-            default=None,
-            output_field=FloatField(),
-        ),
-    )
 
 
 def asset_table(
@@ -89,60 +64,45 @@ def asset_table(
 def order_assets(queryset: QuerySet[Asset], sort: str) -> QuerySet[Asset]:
     """Order assets by a SORTS key (``-`` for descending), unknown values last."""
     if sort == "-rank":
-        # Zero caps are unranked too: keep them after the ranked assets, not first.
-        unranked_last = Case(When(market_cap__gt=0, then=0), default=1)
-        cap = F("market_cap").asc(nulls_last=True)
-        return queryset.order_by(unranked_last, cap, "slug")
+        # The stored rank, last first; unranked assets (zero caps too) after them.
+        # PostgreSQL serves this from asset_rank_desc_idx.
+        return queryset.order_by(
+            F("rank").desc(nulls_last=True),
+            F("market_cap").asc(nulls_last=True),
+            "slug",
+        )
     key = sort.lstrip("-")
     descending = sort.startswith("-")
     if key == "rank":
         descending = not descending
-    if key in ("fdv", "volume_to_market_cap"):
-        queryset = with_sort_keys(queryset)
     column = F(SORTS.get(key, "market_cap"))
     order = column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
     return queryset.order_by(order, "slug")
 
 
-def top_caps(count: int) -> list[tuple[str, Decimal]]:
-    """Return (symbol, market cap) of the ``count`` largest assets, in one query."""
-    return list(
-        Asset.objects.ranked()
-        .order_by(*RANK_ORDER)
-        .values_list("symbol", "market_cap")[:count]
-    )
+def table_count(
+    queryset: QuerySet[Asset], state: MarketState, filters: dict[str, str]
+) -> int:
+    """Return how many assets a filtered table holds without counting a million
+    rows per request: the stored state knows the whole market and each tier;
+    any other filter is counted once per market version, in the shared cache."""
+    filters = {key: value for key, value in filters.items() if value}
+    if not filters:
+        return state.asset_count
+    if set(filters) == {"tier"} and filters["tier"] in state.tiers:
+        count: int = state.tiers[filters["tier"]]["asset_count"]
+        return count
+    digest = hashlib.sha256(repr(sorted(filters.items())).encode()).hexdigest()
+    key = f"asset-count:{state_key(state)}:{digest}"
+    return int(cache.get_or_set(key, queryset.count, timeout=3600) or 0)
 
 
 def ranks_for(asset_ids: list[int]) -> dict[int, int]:
-    """Return each given asset's global rank among all ranked assets, in one query.
-
-    The window runs over every ranked asset and the id filter is applied outside
-    it, so a filtered or paginated table still shows global ranks.
-    """
+    """Return each given asset's stored global rank (ranked assets only)."""
     if not asset_ids:
         return {}
-    ranked = (
-        Asset.objects.ranked()
-        .order_by()
-        .values(asset_id=F("pk"), position=Window(RowNumber(), order_by=RANK_ORDER))
-    )
-    inner, params = ranked.query.sql_with_params()
-    placeholders = ", ".join(["%s"] * len(asset_ids))
-    sql = (
-        f"SELECT asset_id, position FROM ({inner}) ranked "
-        f"WHERE asset_id IN ({placeholders})"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, (*params, *asset_ids))
-        return dict(cursor.fetchall())
-
-
-def attach_ranks(assets: list[Asset]) -> list[Asset]:
-    """Set ``asset.rank`` (None when unranked) on each asset of a page."""
-    ranks = ranks_for([asset.pk for asset in assets])
-    for asset in assets:
-        asset.rank = ranks.get(asset.pk)
-    return assets
+    rows = Asset.objects.filter(pk__in=asset_ids).values_list("pk", "rank")
+    return {pk: rank for pk, rank in rows if rank is not None}
 
 
 @dataclass
@@ -175,75 +135,68 @@ class MarketOverview:
     tiers: list[TierTotal] = field(default_factory=list)
 
 
-def market_overview() -> MarketOverview:
+def _decimal(text: str | None) -> Decimal:
+    return Decimal(text) if text else Decimal(0)
+
+
+def market_overview(state: MarketState | None = None) -> MarketOverview:
     """Return total and altcoin market cap, BTC/ETH dominance and totals per tier.
 
-    One aggregate query with conditional sums, whatever the number of assets.
+    Read from the stored market state (one primary-key read, or none when the
+    caller has the state already), whatever the number of assets.
     """
-    zero = Decimal(0)
-    tier_filters = tier_conditions()
-    aggregates = {
-        "total": metrics.total_market_cap_sum(),
-        "count": Count("pk"),
-        "bitcoin": Sum("market_cap", filter=Q(slug="bitcoin", market_cap__gt=0)),
-        "ethereum": Sum("market_cap", filter=Q(slug="ethereum", market_cap__gt=0)),
-        "as_of": Max("last_updated"),
-    }
-    for tier, condition in tier_filters.items():
-        aggregates[f"{tier}_cap"] = Sum("market_cap", filter=condition)
-        aggregates[f"{tier}_count"] = Count("pk", filter=condition)
-    row = Asset.objects.order_by().aggregate(**aggregates)
-    total = row["total"] or zero
-    # Unranked assets have no usable cap: they are counted, never summed.
-    tiers = [
-        TierTotal(
-            tier=tier.value,
-            label=tier.label,
-            asset_count=row[f"{tier}_count"],
-            market_cap=(row[f"{tier}_cap"] or zero) if tier != Tier.UNRANKED else zero,
-            share=metrics.dominance(row[f"{tier}_cap"], total),
+    state = state or current_state()
+    total = state.total_market_cap
+    tiers = []
+    for tier in Tier:
+        stored = state.tiers.get(tier, {})
+        cap = _decimal(stored.get("market_cap"))
+        # Unranked assets have no usable cap: they are counted, never summed.
+        tiers.append(
+            TierTotal(
+                tier=tier.value,
+                label=tier.label,
+                asset_count=stored.get("asset_count", 0),
+                market_cap=cap if tier != Tier.UNRANKED else Decimal(0),
+                share=metrics.dominance(cap, total),
+            )
         )
-        for tier in tier_filters
-    ]
     return MarketOverview(
         total_market_cap=total,
-        altcoin_market_cap=metrics.altcoin_market_cap(total, row["bitcoin"]),
-        bitcoin_dominance=metrics.dominance(row["bitcoin"], total),
-        ethereum_dominance=metrics.dominance(row["ethereum"], total),
-        asset_count=row["count"],
+        altcoin_market_cap=metrics.altcoin_market_cap(total, state.bitcoin_market_cap),
+        bitcoin_dominance=metrics.dominance(state.bitcoin_market_cap, total),
+        ethereum_dominance=metrics.dominance(state.ethereum_market_cap, total),
+        asset_count=state.asset_count,
         ranked_count=sum(t.asset_count for t in tiers if t.tier != Tier.UNRANKED),
-        as_of=row["as_of"],
+        as_of=state.as_of,
         tiers=tiers,
     )
 
 
-def category_totals(total_market_cap: Decimal) -> list[CategoryTotal]:
-    """Return market cap and asset count per category, largest first, in one query."""
-    rows = (
-        Category.objects.annotate(
-            cap=metrics.total_market_cap_sum("assets__market_cap"),
-            asset_count=Count("assets"),
-        )
-        .order_by(F("cap").desc(nulls_last=True), "name")
-        .values("slug", "name", "cap", "asset_count")
-    )
+def category_totals(
+    total_market_cap: Decimal | None = None, *, state: MarketState | None = None
+) -> list[CategoryTotal]:
+    """Return market cap and asset count per category, largest first, as stored.
+
+    Shares are of ``total_market_cap``, the state's own total when not given.
+    """
+    state = state or current_state()
+    total = state.total_market_cap if total_market_cap is None else total_market_cap
     return [
         CategoryTotal(
             slug=row["slug"],
             name=row["name"],
             asset_count=row["asset_count"],
-            market_cap=row["cap"] or Decimal(0),
-            share=metrics.dominance(row["cap"], total_market_cap),
+            market_cap=_decimal(row["market_cap"]),
+            share=metrics.dominance(_decimal(row["market_cap"]), total),
         )
-        for row in rows
+        for row in state.categories
     ]
 
 
-def total_market_cap() -> Decimal | None:
-    """Return the total market cap of all ranked assets, in one query."""
-    return Asset.objects.order_by().aggregate(total=metrics.total_market_cap_sum())[
-        "total"
-    ]
+def total_market_cap() -> Decimal:
+    """Return the total market cap of all ranked assets, as stored."""
+    return current_state().total_market_cap
 
 
 @dataclass
@@ -254,24 +207,35 @@ class Share:
 
 @dataclass
 class MarketSummary:
+    version: int
     overview: MarketOverview
-    dominance: list[Share]  # the top assets, then "others"
+    dominance: list[Share]  # the ten largest assets, then "others"
     categories: list[CategoryTotal]
 
 
-def market_summary(*, top: int = 10) -> MarketSummary:
-    """Return the market's totals, tiers, top-``top`` dominance and categories.
+def market_summary(state: MarketState | None = None) -> MarketSummary:
+    """Return the market's totals, tiers, top-ten dominance and categories.
 
-    The one read behind the market page and the market API: three queries, or
-    two with ``top=0`` (the page shows BTC and ETH dominance from the overview).
+    The one read behind the market page and the market API: the stored state
+    row, shaped once per version and kept in the shared cache, so app servers
+    share it and no read aggregates over the assets.
     """
-    overview = market_overview()
-    total = overview.total_market_cap
-    dominance = []
-    if top:
-        caps = [(symbol.upper(), cap) for symbol, cap in top_caps(top)]
-        dominance = [Share(*pair) for pair in metrics.top_dominance(caps, total)]
-    return MarketSummary(overview, dominance, category_totals(total))
+    state = state or current_state()
+    key = f"market-summary:{state_key(state)}"
+    summary: MarketSummary | None = cache.get(key)
+    if summary is None:
+        top = [(row["symbol"].upper(), Decimal(row["market_cap"])) for row in state.top]
+        summary = MarketSummary(
+            version=state.version,
+            overview=market_overview(state),
+            dominance=[
+                Share(*pair)
+                for pair in metrics.top_dominance(top, state.total_market_cap)
+            ],
+            categories=category_totals(state=state),
+        )
+        cache.set(key, summary, timeout=3600)
+    return summary
 
 
 def figures_for(asset: Asset, total_market_cap: Decimal | None) -> metrics.AssetFigures:

@@ -11,26 +11,30 @@ from django.utils import timezone
 from valuations import charts, metrics, queries
 from valuations.forms import SORT_LABELS, CalculatorForm, MarketFilterForm
 from valuations.models import Asset
+from valuations.state import current_state
 
 
 def market(request: HttpRequest) -> HttpResponse:
     """The ranked market table with totals, dominance and tier summaries."""
     form = MarketFilterForm(request.GET, categories=MarketFilterForm.category_choices())
     filters = form.cleaned_data if form.is_valid() else {}
-    summary = queries.market_summary(top=0)
+    state = current_state()
+    summary = queries.market_summary(state)
     overview = summary.overview
+    wanted = {key: filters.get(key, "") for key in ("tier", "category", "q")}
     table = queries.asset_table(
-        tier=filters.get("tier", ""),
-        category=filters.get("category", ""),
-        search=filters.get("q", ""),
+        tier=wanted["tier"],
+        category=wanted["category"],
+        search=wanted["q"],
         sort=filters.get("sort") or "rank",
     )
-    page = Paginator(table, settings.CAPSITE_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    paginator = Paginator(table, settings.CAPSITE_PAGE_SIZE)
+    # Paginator.count is a cached_property: seed it instead of COUNT(*).
+    paginator.__dict__["count"] = queries.table_count(table, state, wanted)
+    page = paginator.get_page(request.GET.get("page"))
     rows = [
         (asset, queries.figures_for(asset, overview.total_market_cap))
-        for asset in queries.attach_ranks(list(page.object_list))
+        for asset in page.object_list
     ]
     context = {
         "form": form,
@@ -80,7 +84,6 @@ def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Every metric of one asset, its supply, history chart and unlock schedule."""
     asset = get_object_or_404(Asset.objects.prefetch_related("categories"), slug=slug)
     total = queries.total_market_cap()
-    asset.rank = queries.ranks_for([asset.pk]).get(asset.pk)
     history = list(
         asset.snapshots.order_by("taken_at").values_list(
             "taken_at", "price", "market_cap"

@@ -19,6 +19,7 @@ from tests.factories import (
     TransactionFactory,
 )
 from valuations.models import Asset, MarketSnapshot
+from valuations.state import refresh_market_state
 
 TODAY = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 BOUGHT = datetime(2026, 4, 1, tzinfo=UTC)
@@ -131,6 +132,7 @@ def _bulk_portfolio(portfolio, count: int, *, start: int = 0) -> None:
         )
         for n in range(start, start + count)
     )
+    refresh_market_state()  # as every write path does
     MarketSnapshot.objects.bulk_create(
         MarketSnapshot(
             asset=asset,

@@ -22,6 +22,7 @@ from tests.factories import (
     SupplyUnlockFactory,
 )
 from valuations.models import Asset, MarketSnapshot
+from valuations.state import refresh_market_state
 
 D = Decimal
 
@@ -1220,6 +1221,7 @@ def test_import_without_a_readable_file_is_400(
 def _fill(portfolio: Portfolio, holdings: int) -> None:
     """Give the portfolio ``holdings`` small caps, each bought once with a snapshot."""
     assets = Asset.objects.bulk_create(AssetFactory.build_batch(holdings))
+    refresh_market_state()  # as every write path does
     at = datetime(2026, 4, 1, tzinfo=UTC)
     services.record_transactions(
         portfolio=portfolio,

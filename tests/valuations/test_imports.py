@@ -1032,7 +1032,8 @@ def test_import_queries_grow_only_with_the_number_of_batches():
         - _batches(MarketSnapshot, 50)
     )
     assert len(large) - len(small) == extra
-    assert len(large) < 30
+    # About ten of them refresh the stored market state (ranks, tiers, totals).
+    assert len(large) < 40
 
 
 @pytest.mark.django_db

@@ -16,6 +16,7 @@ from tests.factories import (
 )
 from valuations.models import Asset
 from valuations.queries import market_overview
+from valuations.state import refresh_market_state
 
 D = Decimal
 
@@ -102,6 +103,7 @@ def test_stored_market_cap_follows_a_price_update():
     asset = AssetFactory(price=D("40"), circulating_supply=D("500000"))
 
     Asset.objects.filter(pk=asset.pk).update(price=D("2000"))
+    refresh_market_state()  # as every write path does
     asset.refresh_from_db()
 
     assert asset.market_cap == D("1000000000")

@@ -6,14 +6,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib import admin
-from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from valuations import metrics, queries
+from valuations import metrics
+from valuations.admin.common import RefreshesMarketState
 from valuations.admin.imports import MARKET_UPLOAD_PERMS
 from valuations.choices import Liquidity, Tier
 from valuations.forms_admin import (
@@ -71,18 +71,10 @@ class TierListFilter(admin.SimpleListFilter):
         if tier := self.value():
             # The admin's queryset comes from Asset.objects.
             assert isinstance(queryset, AssetQuerySet)
-            # in_tier filters on the indexed market_cap column with the settings'
-            # thresholds, the same bounds tier_for() uses for the column.
+            # in_tier filters on the stored, indexed tier column, kept by
+            # valuations.state with the same bounds tier_for() uses.
             return queryset.in_tier(tier)
         return queryset
-
-
-class AssetChangeList(ChangeList):
-    def get_results(self, request: HttpRequest) -> None:
-        super().get_results(request)
-        # One window query ranks the whole page; list() fills the queryset's
-        # cache, so the rows the template renders are the ones given a rank.
-        queries.attach_ranks(list(self.result_list))
 
 
 class MarketSnapshotInline(admin.TabularInline):
@@ -124,17 +116,43 @@ class ProviderIdInline(admin.TabularInline):
     fields = ("provider", "external_id")
 
 
+# Module functions, not ModelAdmin methods: tier and liquidity are stored
+# columns now, and the admin would show a column's raw value before a method.
+@admin.display(description="tier", ordering=F("market_cap").desc(nulls_last=True))
+def tier(obj: Asset) -> str:
+    return Tier(metrics.tier_for(obj.market_cap)).label
+
+
+@admin.display(description="liquidity", ordering="turnover_sort")
+def liquidity(obj: Asset) -> str | SafeString | None:
+    band = metrics.turnover_band(
+        metrics.volume_to_market_cap(obj.volume_24h, obj.market_cap)
+    )
+    if band is None:
+        return None
+    if band == Liquidity.LOW:
+        # PRODUCT.md: a thinly traded asset's cap is unreliable; say so.
+        return format_html(
+            '<strong title="{}">⚠ Low: cap unreliable</strong>',
+            "Thinly traded: a small trade can move the price, and so the cap.",
+        )
+    return Liquidity(band).label
+
+
 @admin.register(Asset)
-class AssetAdmin(admin.ModelAdmin):
+class AssetAdmin(RefreshesMarketState):
+    caps_change = True
     form = AssetAdminForm
-    list_display = (
+    # Callables (tier, liquidity) are documented for list_display, readonly_fields
+    # and fieldsets; django-stubs types only names there.
+    list_display = (  # type: ignore[assignment]
         "name",
         "symbol",
         "rank",
         "price_usd",
         "market_cap_usd",
-        "tier",
-        "liquidity",
+        tier,
+        liquidity,
         "volume_usd",
         "last_updated",
     )
@@ -143,21 +161,14 @@ class AssetAdmin(admin.ModelAdmin):
     search_fields = ("slug", "symbol", "name")
     search_help_text = "Search by id (slug), symbol or name."
     filter_horizontal = ("categories",)
-    readonly_fields = (
+    readonly_fields = (  # type: ignore[assignment]
         "current_rank",
         "market_cap_usd",
-        "tier",
-        "liquidity",
+        tier,
+        liquidity,
         "snapshot_history",
     )
     inlines = (ProviderIdInline, MarketSnapshotInline, SupplyUnlockInline)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Asset]:
-        # SQL sort keys let the liquidity column sort by volume ÷ market cap.
-        return queries.with_sort_keys(super().get_queryset(request))
-
-    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
-        return AssetChangeList
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -194,11 +205,11 @@ class AssetAdmin(admin.ModelAdmin):
                 (
                     "Computed",
                     {
-                        "fields": (
+                        "fields": (  # type: ignore[typeddict-item]
                             "current_rank",
                             "market_cap_usd",
-                            "tier",
-                            "liquidity",
+                            tier,
+                            liquidity,
                             "snapshot_history",
                         )
                     },
@@ -222,12 +233,12 @@ class AssetAdmin(admin.ModelAdmin):
     # Rank 1 is the largest market cap; unranked assets sort last.
     @admin.display(description="rank", ordering=F("market_cap").desc(nulls_last=True))
     def rank(self, obj: Asset) -> int | None:
-        # Set by AssetChangeList.get_results for the whole page at once.
+        # Stored by valuations.state.refresh_market_state.
         return obj.rank
 
     @admin.display(description="rank")
     def current_rank(self, obj: Asset) -> int | None:
-        return queries.ranks_for([obj.pk]).get(obj.pk)
+        return obj.rank
 
     @admin.display(description="price (USD)", ordering="price")
     def price_usd(self, obj: Asset) -> str | None:
@@ -240,25 +251,6 @@ class AssetAdmin(admin.ModelAdmin):
     )
     def market_cap_usd(self, obj: Asset) -> str | None:
         return _usd(obj.market_cap)
-
-    @admin.display(description="tier", ordering=F("market_cap").desc(nulls_last=True))
-    def tier(self, obj: Asset) -> str:
-        return Tier(metrics.tier_for(obj.market_cap)).label
-
-    @admin.display(description="liquidity", ordering="sort_turnover")
-    def liquidity(self, obj: Asset) -> str | SafeString | None:
-        band = metrics.turnover_band(
-            metrics.volume_to_market_cap(obj.volume_24h, obj.market_cap)
-        )
-        if band is None:
-            return None
-        if band == Liquidity.LOW:
-            # PRODUCT.md: a thinly traded asset's cap is unreliable; say so.
-            return format_html(
-                '<strong title="{}">⚠ Low: cap unreliable</strong>',
-                "Thinly traded: a small trade can move the price, and so the cap.",
-            )
-        return Liquidity(band).label
 
     @admin.display(description="24 h volume (USD)", ordering="volume_24h")
     def volume_usd(self, obj: Asset) -> str | None:
@@ -278,7 +270,7 @@ class _AssetCount(TypedDict):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(RefreshesMarketState):
     list_display = ("name", "slug", "is_stablecoin", "asset_count")
     list_filter = ("is_stablecoin",)
     search_fields = ("name", "slug")
@@ -293,7 +285,7 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(MarketSnapshot)
-class MarketSnapshotAdmin(admin.ModelAdmin):
+class MarketSnapshotAdmin(RefreshesMarketState):
     form = MarketSnapshotAdminForm
     list_display = (
         "asset",

@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.forms import BaseFormSet, ModelForm
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+
+from valuations.state import refresh_market_state
 
 
 def admin_context(
@@ -27,3 +31,35 @@ def count_phrase(number: int, noun: str) -> str:
 
 def row_errors_table(errors: list[Any]) -> str:
     return render_to_string("admin/valuations/_row_errors.html", {"errors": errors})
+
+
+class RefreshesMarketState(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Every admin write to market data refreshes the stored market state.
+
+    ``caps_change`` is True for assets (price and supplies move caps and ranks);
+    categories, snapshots and unlocks change only totals and the version.
+    """
+
+    caps_change = False
+
+    def _refresh(self, objects: list[Model]) -> None:
+        ids = [obj.pk for obj in objects] if self.caps_change else []
+        refresh_market_state(asset_ids=ids, caps_changed=self.caps_change)
+
+    def save_related(
+        self,
+        request: HttpRequest,
+        form: ModelForm[Any],
+        formsets: list[BaseFormSet[Any]],
+        change: bool,
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        self._refresh([form.instance])
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        super().delete_model(request, obj)
+        refresh_market_state(asset_ids=[], caps_changed=self.caps_change)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        super().delete_queryset(request, queryset)
+        refresh_market_state(asset_ids=[], caps_changed=self.caps_change)

@@ -11,7 +11,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
-from valuations.admin.common import admin_context
+from valuations.admin.common import RefreshesMarketState, admin_context
 from valuations.forms_admin import (
     SupplyUnlockAdminForm,
     UnlockUploadForm,
@@ -24,7 +24,7 @@ UNLOCK_UPLOAD_PERMS = ("valuations.add_supplyunlock", "valuations.change_supplyu
 
 
 @admin.register(SupplyUnlock)
-class SupplyUnlockAdmin(admin.ModelAdmin):
+class SupplyUnlockAdmin(RefreshesMarketState):
     form = SupplyUnlockAdminForm
     list_display = ("asset", "date", "amount_tokens", "note")
     list_select_related = ("asset",)

@@ -30,6 +30,7 @@ from valuations.imports.formats import (
     parse_number,
 )
 from valuations.models import Asset, Category, ImportRun, SupplyUnlock
+from valuations.state import refresh_market_state
 
 __all__ = [
     "CSV_HEADER",
@@ -141,6 +142,7 @@ def apply_category_mapping(path: Path) -> int:
             for cat in cats
         ]
     )
+    refresh_market_state(asset_ids=[], caps_changed=False)
     return len(assets)
 
 
@@ -276,5 +278,7 @@ def _apply_unlocks(text: str) -> UnlockReport:
             changed.append(unlock)
     SupplyUnlock.objects.bulk_create(new)
     SupplyUnlock.objects.bulk_update(changed, ["amount", "note"])
+    if new or changed:
+        refresh_market_state(asset_ids=[], caps_changed=False)
     report.created, report.updated = len(new), len(changed)
     return report

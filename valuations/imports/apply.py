@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from valuations.imports.formats import MARKET_FIELDS, MarketRow, RowError
 from valuations.models import Asset, ImportRun, MarketSnapshot, Provider, ProviderId
+from valuations.state import refresh_market_state
 
 # SQLite keeps about 15 significant digits (a float read back through Django):
 # compare within that, so re-importing a file finds its rows unchanged rather
@@ -225,6 +226,14 @@ def apply_plan(plan: ImportPlan) -> None:
     MarketSnapshot.objects.bulk_update(
         plan.changed_snapshots, list(MARKET_FIELDS), batch_size=500
     )
+    # Stored ranks, tiers, bands and totals follow, in this transaction; a file
+    # that only adds history still bumps the version (its ETag changes).
+    new_ids = Asset.objects.filter(
+        slug__in=[a.slug for a in plan.new_assets]
+    ).values_list("pk", flat=True)
+    touched = [*new_ids, *(a.pk for a in plan.changed_assets)]
+    if touched or plan.new_snapshots or plan.changed_snapshots or plan.new_mappings:
+        refresh_market_state(asset_ids=touched, caps_changed=bool(touched))
 
 
 def record_run(
