@@ -86,6 +86,8 @@ def _prepare(size: int, env: dict[str, str]) -> float:
     connection.close()
     _recreate_postgres_database(env["DATABASE_URL"])
     call_command("migrate", verbosity=0)
+    # DEBUG off serves hashed static files from the manifest, as in production.
+    call_command("collectstatic", interactive=False, verbosity=0)
     load_bundled_market_data()
     missing = size - _count()
     if missing > 0:
@@ -116,10 +118,10 @@ def _generate(count: int) -> None:
                 circulating_supply, total_supply, max_supply, volume_24h,
                 last_updated, source, tier, rank, liquidity)
             SELECT 'gen-' || g, 'g' || g, 'Generated coin ' || g, p, c, c * 2,
-                   CASE WHEN g % 3 = 0 THEN NULL ELSE c * 4 END,
-                   CASE WHEN g % 50 = 0 THEN NULL
-                        ELSE round(p * c * power(10, random() * 3 - 3), 2) END,
-                   now() - interval '1 minute' * (g % 600), 'bench', 'unranked',
+                   CASE WHEN g %% 3 = 0 THEN NULL ELSE c * 4 END,
+                   CASE WHEN g %% 50 = 0 THEN NULL
+                        ELSE round(p * c * power(10, random() * 3 - 3)::numeric, 2) END,
+                   now() - interval '1 minute' * (g %% 600), 'bench', 'unranked',
                    NULL, NULL
             FROM (
                 SELECT g, round(power(10, random() * 8 - 4)::numeric, 8) AS p,

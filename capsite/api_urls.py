@@ -11,16 +11,26 @@ from valuations import api as market_api
 app_name = "api"
 
 v1: list[URLPattern | URLResolver] = [
-    path("assets/", market_api.AssetListView.as_view(), name="asset-list"),
     path(
-        "assets/<slug:slug>/", market_api.AssetDetailView.as_view(), name="asset-detail"
+        "assets/",
+        market_api.conditional(market_api.AssetListView.as_view()),
+        name="asset-list",
+    ),
+    path(
+        "assets/<slug:slug>/",
+        market_api.conditional(market_api.AssetDetailView.as_view()),
+        name="asset-detail",
     ),
     path(
         "assets/<slug:slug>/history/",
-        market_api.AssetHistoryView.as_view(),
+        market_api.conditional(market_api.AssetHistoryView.as_view()),
         name="asset-history",
     ),
-    path("market/", market_api.MarketView.as_view(), name="market"),
+    path(
+        "market/",
+        market_api.conditional(market_api.MarketView.as_view()),
+        name="market",
+    ),
     path("calculator/", market_api.CalculatorView.as_view(), name="calculator"),
     path("", include("portfolios.api_urls")),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
@@ -35,6 +36,9 @@ def _test_settings(settings):
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     }
+    # Local-memory caches share one store per process: start every test empty,
+    # so nothing cached per market version leaks from one test to the next.
+    cache.clear()
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {

@@ -11,7 +11,6 @@ import django_filters
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.views.decorators.http import condition
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, views
@@ -59,7 +58,10 @@ def _last_modified(request: Any, *args: Any, **kwargs: Any) -> datetime | None:
 
 
 # ETag and Last-Modified on market reads: a client that sends If-None-Match or
-# If-Modified-Since gets 304 without the page being built.
+# If-Modified-Since gets 304 without the page being built. Wrapped around the
+# whole DRF view in api_urls (not its get method), so a 304 costs the state's
+# primary-key read and nothing of DRF's authentication, throttling or
+# negotiation; conditional responses apply to safe methods only.
 conditional = condition(etag_func=_etag, last_modified_func=_last_modified)
 
 
@@ -123,7 +125,6 @@ class _MarketContextMixin(_AssetView):
 _PAGING = {"page", "page_size", "ordering", "format"}
 
 
-@method_decorator(conditional, name="get")
 class AssetListView(_MarketContextMixin, generics.ListAPIView[Asset]):
     """Assets with every valuation metric, ranked by market cap."""
 
@@ -154,7 +155,6 @@ class AssetListView(_MarketContextMixin, generics.ListAPIView[Asset]):
         return self.get_paginated_response(data)
 
 
-@method_decorator(conditional, name="get")
 class AssetDetailView(_MarketContextMixin, generics.RetrieveAPIView[Asset]):
     """One asset with its metrics and unlock schedule projected at today's price."""
 
@@ -174,7 +174,6 @@ class AssetDetailView(_MarketContextMixin, generics.RetrieveAPIView[Asset]):
         return asset
 
 
-@method_decorator(conditional, name="get")
 class AssetHistoryView(generics.ListAPIView):
     """Daily market snapshots of one asset, oldest first, with the tier of each day."""
 
@@ -201,7 +200,6 @@ class AssetHistoryView(generics.ListAPIView):
         return snapshots
 
 
-@method_decorator(conditional, name="get")
 class MarketView(views.APIView):
     """Total and altcoin market cap, dominance of the top ten, tiers and categories."""
 

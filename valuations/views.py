@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -11,7 +13,7 @@ from django.utils import timezone
 from valuations import charts, metrics, queries
 from valuations.forms import SORT_LABELS, CalculatorForm, MarketFilterForm
 from valuations.models import Asset
-from valuations.state import current_state
+from valuations.state import current_state, version_of
 
 
 def market(request: HttpRequest) -> HttpResponse:
@@ -32,10 +34,15 @@ def market(request: HttpRequest) -> HttpResponse:
     # Paginator.count is a cached_property: seed it instead of COUNT(*).
     paginator.__dict__["count"] = queries.table_count(table, state, wanted)
     page = paginator.get_page(request.GET.get("page"))
-    rows = [
-        (asset, queries.figures_for(asset, overview.total_market_cap))
-        for asset in page.object_list
-    ]
+
+    @functools.cache
+    def rows() -> list[tuple[Asset, metrics.AssetFigures]]:
+        # Called by the template only when its cached table is missing.
+        return [
+            (asset, queries.figures_for(asset, overview.total_market_cap))
+            for asset in page.object_list
+        ]
+
     context = {
         "form": form,
         "overview": overview,
@@ -43,6 +50,9 @@ def market(request: HttpRequest) -> HttpResponse:
         "categories": summary.categories[:8],
         "page": page,
         "rows": rows,
+        # The table is cached per market version (staleness turns included) and
+        # address; Django's template engine costs more than the page's query.
+        "table_key": f"{version_of(state, timezone.now()).tag}|{request.get_full_path()}",
         "tier_bar": charts.stacked_bar(
             [(t.tier, t.label, t.share) for t in overview.tiers]
         ),
