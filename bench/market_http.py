@@ -70,8 +70,9 @@ def _env(database_url: str) -> dict[str, str]:
     return env
 
 
-def _prepare(size: int, env: dict[str, str]) -> float:
-    """Fresh database with ``size`` assets; return the refresh's seconds."""
+def _prepare(size: int, env: dict[str, str]) -> tuple[float, float]:
+    """Fresh database with ``size`` assets; return the seconds of a full
+    recompute and of the refresh after an import that moves 1 % of the caps."""
     os.environ.update(env)
     import django
 
@@ -91,14 +92,58 @@ def _prepare(size: int, env: dict[str, str]) -> float:
     load_bundled_market_data()
     missing = size - _count()
     if missing > 0:
-        _generate(missing)
+        _bulk_load(missing)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     started = time.perf_counter()
     refresh_market_state()
-    seconds = time.perf_counter() - started
+    full = time.perf_counter() - started
+    moved = _move_caps(size // 100)
+    started = time.perf_counter()
+    refresh_market_state(asset_ids=moved)
+    incremental = time.perf_counter() - started
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     connection.close()
-    return seconds
+    return full, incremental
+
+
+def _bulk_load(count: int) -> None:
+    """Load generated assets as a bulk load does: secondary indexes off, rows in,
+    stored tiers and bands written, indexes rebuilt."""
+    from django.db import connection
+
+    from valuations.models import Asset
+    from valuations.state import _store_figures
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = "
+            "'valuations_asset' AND indexname NOT LIKE '%%pkey' "
+            "AND indexdef NOT LIKE 'CREATE UNIQUE%%'"
+        )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {name}")
+    _generate(count)
+    _store_figures(Asset.objects.all())
+    with connection.cursor() as cursor:
+        for _, definition in indexes:
+            cursor.execute(definition)
+
+
+def _move_caps(count: int) -> list[int]:
+    """Change the price of ``count`` assets, as an import of that many rows does."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE valuations_asset SET price = price * 1.5 WHERE id IN "
+            "(SELECT id FROM valuations_asset WHERE source = 'bench' "
+            "ORDER BY id LIMIT %s) RETURNING id",
+            [count],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _count() -> int:
@@ -202,9 +247,14 @@ def _run(args: argparse.Namespace, script: str) -> dict[str, dict[str, float]]:
     }
 
 
-def _print(size: int, refresh: float, table: dict[str, dict[str, float]]) -> None:
+def _print(
+    size: int, refresh: tuple[float, float], table: dict[str, dict[str, float]]
+) -> None:
     bare, values = (table[p]["rps"] for p in REFERENCES)
-    print(f"\n{size:,} assets; market-state refresh {refresh:.2f} s")
+    print(
+        f"\n{size:,} assets; full market-state recompute {refresh[0]:.2f} s; "
+        f"refresh after moving {size // 100:,} caps {refresh[1]:.2f} s"
+    )
     print(
         f"{'path':64} {'rps':>7} {'p50':>7} {'p95':>7} {'p99':>7}"
         f" {'÷bare':>6} {'÷values':>7} {'non2xx':>6}"

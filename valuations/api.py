@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import django_filters
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -134,12 +135,26 @@ class AssetListView(_MarketContextMixin, generics.ListAPIView[Asset]):
     pagination_class = CountedPagination
 
     def get_queryset(self) -> QuerySet[Asset]:
-        return queries.order_assets(Asset.objects.all(), "rank")
+        return queries.order_assets(Asset.objects.with_rank(), "rank")
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # A page is a function of the market version and the address: kept in
+        # the shared cache per version, built again only after a market write
+        # (or an asset turning stale). Errors are raised before it is stored.
+        state = _request_state(request)
+        now = timezone.now()
+        digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+        key = f"asset-list:{version_of(state, now).tag}:{digest}"
+        payload = cache.get(key)
+        if payload is not None:
+            return Response(payload)
+        response = self._page(request, state, now)
+        cache.set(key, response.data, timeout=3600)
+        return response
+
+    def _page(self, request: Request, state: MarketState, now: datetime) -> Response:
         # Rows straight from stored columns (valuations.rows): the same figures
         # as AssetSerializer, which still documents them in the schema.
-        state = _request_state(request)
         queryset = self.filter_queryset(self.get_queryset())
         assert isinstance(self.paginator, CountedPagination)
         filters = {
@@ -150,7 +165,7 @@ class AssetListView(_MarketContextMixin, generics.ListAPIView[Asset]):
         self.paginator.known_count = queries.table_count(queryset, state, filters)
         page = self.paginate_queryset(rows.page_values(queryset))
         data = rows.asset_rows(
-            page or [], total_market_cap=state.total_market_cap, now=timezone.now()
+            page or [], total_market_cap=state.total_market_cap, now=now
         )
         return self.get_paginated_response(data)
 
@@ -161,7 +176,7 @@ class AssetDetailView(_MarketContextMixin, generics.RetrieveAPIView[Asset]):
     serializer_class = AssetDetailSerializer
     permission_classes = [permissions.AllowAny]
     lookup_field = "slug"
-    queryset = Asset.objects.prefetch_related("categories", "unlocks")
+    queryset = Asset.objects.with_rank().prefetch_related("categories", "unlocks")
 
     def get_object(self) -> Asset:
         asset = super().get_object()

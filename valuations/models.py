@@ -45,6 +45,10 @@ class AssetQuerySet(models.QuerySet["Asset"]):
         """Filter by the stored, indexed tier (kept by state.refresh_market_state)."""
         return self.filter(tier=tier) if tier in Tier.values else self.none()
 
+    def with_rank(self) -> AssetQuerySet:
+        """Annotate ``rank``: the stored global rank, None when unranked."""
+        return self.annotate(rank=F("ranking__position"))
+
     def search(self, text: str) -> AssetQuerySet:
         text = text.strip()
         if not text:
@@ -94,8 +98,9 @@ class Asset(models.Model):
         output_field=FloatField(null=True),
         db_persist=True,
     )
-    # Market state stored when data changes (valuations.state), never on read.
-    rank = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # Market state stored when data changes (valuations.state), never on read;
+    # the rank lives in AssetRank, a narrow table, because one new large cap
+    # moves every rank below it.
     tier = models.CharField(
         max_length=10, choices=Tier.choices, default=Tier.UNRANKED, editable=False
     )
@@ -108,6 +113,7 @@ class Asset(models.Model):
 
     # Not columns: set on the instances of a page by the code named. Annotations
     # only, so Django ignores them.
+    rank: int | None  # AssetQuerySet.with_rank
     figures: AssetFigures  # AssetSerializer.to_representation
     stale: bool  # AssetSerializer.to_representation
     unlock_projections: list[dict[str, Any]]  # api.AssetDetailView.get_object
@@ -120,7 +126,6 @@ class Asset(models.Model):
             models.Index(fields=["price"], name="asset_price_idx"),
             # PostgreSQL also gets NULLS LAST, trigram and per-direction indexes
             # for every sort the table offers (migration 0005).
-            models.Index(fields=["rank"], name="asset_rank_idx"),
             models.Index(
                 "tier", F("market_cap").desc(), "slug", name="asset_tier_cap_idx"
             ),
@@ -166,6 +171,21 @@ class Asset(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("valuations:asset-detail", kwargs={"slug": self.slug})
+
+
+class AssetRank(models.Model):
+    """An asset's position by market cap among all ranked assets (PRODUCT.md, rank).
+
+    Kept by valuations.state.refresh_market_state; unranked assets have no row.
+    """
+
+    asset = models.OneToOneField(
+        Asset, on_delete=models.CASCADE, primary_key=True, related_name="ranking"
+    )
+    position = models.PositiveIntegerField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"#{self.position}"
 
 
 class MarketState(models.Model):

@@ -19,7 +19,7 @@ from django.db.models.functions import Lag
 from valuations import metrics
 from valuations.choices import Tier
 from valuations.metrics import tier_case
-from valuations.models import Asset, MarketState, SupplyUnlock
+from valuations.models import Asset, AssetRank, MarketState, SupplyUnlock
 from valuations.state import current_state, state_key
 
 # Public sort keys of the market table and the expression each sorts by.
@@ -47,7 +47,7 @@ def asset_table(
     ``sort`` is a key of SORTS, ``-`` in front for descending; rank ascending is
     market cap descending. Unknown values are always last.
     """
-    queryset = Asset.objects.all()
+    queryset = Asset.objects.with_rank()
     if tier:
         queryset = queryset.in_tier(tier)
     if category:
@@ -101,8 +101,8 @@ def ranks_for(asset_ids: list[int]) -> dict[int, int]:
     """Return each given asset's stored global rank (ranked assets only)."""
     if not asset_ids:
         return {}
-    rows = Asset.objects.filter(pk__in=asset_ids).values_list("pk", "rank")
-    return {pk: rank for pk, rank in rows if rank is not None}
+    rows = AssetRank.objects.filter(asset_id__in=asset_ids)
+    return dict(rows.values_list("asset_id", "position"))
 
 
 @dataclass

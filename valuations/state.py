@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from valuations import metrics
 from valuations.choices import Tier
-from valuations.models import Asset, Category, MarketState
+from valuations.models import Asset, AssetRank, Category, MarketState
 
 STATE_PK = 1
 TOP = 10
@@ -48,33 +48,58 @@ def _ranked_positions() -> tuple[str, list[Any]]:
     return sql, list(params)
 
 
-def _store_ranks() -> int:
-    """Write each asset's rank in two statements; only changed rows are written.
+def _differs() -> str:
+    """The null-safe "not equal" of this database."""
+    return "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
 
-    The ROW_NUMBER window runs once over the ranked assets inside an
-    ``UPDATE … FROM``; an asset that lost its cap loses its rank.
+
+def _store_ranks() -> None:
+    """Write every ranked asset's position into AssetRank, in two statements.
+
+    The ROW_NUMBER window runs once over the ranked assets inside an upsert that
+    writes only positions that changed; assets that lost their cap lose their
+    row. The table is narrow, so a new large cap that moves every rank below it
+    rewrites small rows, not whole assets with their indexes.
     """
-    table = Asset._meta.db_table
+    ranks = AssetRank._meta.db_table
+    assets = Asset._meta.db_table
     inner, params = _ranked_positions()
-    differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET rank = ranked.position FROM ({inner}) AS ranked "
-            f"WHERE {table}.id = ranked.asset_id AND {table}.rank {differs} "
-            "ranked.position",
+            f"DELETE FROM {ranks} WHERE asset_id IN (SELECT id FROM {assets} "
+            "WHERE market_cap IS NULL OR market_cap <= 0)"
+        )
+        # WHERE true: SQLite needs it to parse ON CONFLICT after a SELECT.
+        cursor.execute(
+            f"INSERT INTO {ranks} (asset_id, position) "
+            f"SELECT asset_id, position FROM ({inner}) AS ranked WHERE true "
+            "ON CONFLICT (asset_id) DO UPDATE SET position = excluded.position "
+            f"WHERE {ranks}.position {_differs()} excluded.position",
             params,
         )
-        written = cursor.rowcount
-        cursor.execute(
-            f"UPDATE {table} SET rank = NULL WHERE rank IS NOT NULL "
-            "AND (market_cap IS NULL OR market_cap <= 0)"
-        )
-        return written + cursor.rowcount
 
 
 def _store_figures(assets: QuerySet[Asset]) -> None:
-    """Store the tier and turnover band of the given assets, in one statement."""
-    assets.update(tier=metrics.tier_case(), liquidity=metrics.turnover_band_case())
+    """Store the tier and turnover band of the given assets where they changed.
+
+    One ``UPDATE … FROM`` that writes only rows whose stored values differ, so a
+    refresh after a small change rewrites a few rows, not the market.
+    """
+    table = Asset._meta.db_table
+    computed = assets.order_by().values(
+        asset_id=F("pk"),
+        new_tier=metrics.tier_case(),
+        new_band=metrics.turnover_band_case(),
+    )
+    inner, params = computed.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET tier = figures.new_tier, liquidity = figures.new_band "
+            f"FROM ({inner}) AS figures WHERE {table}.id = figures.asset_id AND "
+            f"({table}.tier {_differs()} figures.new_tier OR "
+            f"{table}.liquidity {_differs()} figures.new_band)",
+            params,
+        )
 
 
 def _stale_turns(now: datetime) -> list[str]:

@@ -92,7 +92,9 @@ def _sort_columns(current: str) -> list[dict[str, str]]:
 
 def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Every metric of one asset, its supply, history chart and unlock schedule."""
-    asset = get_object_or_404(Asset.objects.prefetch_related("categories"), slug=slug)
+    asset = get_object_or_404(
+        Asset.objects.with_rank().prefetch_related("categories"), slug=slug
+    )
     total = queries.total_market_cap()
     history = list(
         asset.snapshots.order_by("taken_at").values_list(

@@ -62,7 +62,7 @@ def _expected() -> dict[str, object]:
 
 
 def _stored() -> dict[str, object]:
-    rows = Asset.objects.values_list("slug", "rank", "tier", "liquidity")
+    rows = Asset.objects.with_rank().values_list("slug", "rank", "tier", "liquidity")
     state = current_state()
     return {
         "ranks": {slug: rank for slug, rank, _, _ in rows},
@@ -114,7 +114,7 @@ def test_equal_caps_are_ranked_by_slug_and_a_lost_cap_loses_its_rank():
     c.save()
     refresh_market_state(asset_ids=[c.pk])
 
-    assert dict(Asset.objects.values_list("slug", "rank")) == {
+    assert dict(Asset.objects.with_rank().values_list("slug", "rank")) == {
         "a": 1,
         "b": 2,
         "c": None,

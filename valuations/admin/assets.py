@@ -170,6 +170,12 @@ class AssetAdmin(RefreshesMarketState):
     )
     inlines = (ProviderIdInline, MarketSnapshotInline, SupplyUnlockInline)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Asset]:
+        # The stored rank rides along with each row: no query per row.
+        queryset = super().get_queryset(request)
+        assert isinstance(queryset, AssetQuerySet)
+        return queryset.with_rank()
+
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
