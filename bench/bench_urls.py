@@ -46,7 +46,7 @@ def bare(request: HttpRequest) -> HttpResponse:
 
 
 def values(request: HttpRequest) -> HttpResponse:
-    rows = list(Asset.objects.order_by(*RANK_ORDER).values(*FIELDS)[:100])
+    rows = list(Asset.objects.with_rank().order_by(*RANK_ORDER).values(*FIELDS)[:100])
     return HttpResponse(
         orjson.dumps({"results": rows}, default=_default),
         content_type="application/json",

@@ -161,13 +161,13 @@ def _generate(count: int) -> None:
             """
             INSERT INTO valuations_asset (slug, symbol, name, price,
                 circulating_supply, total_supply, max_supply, volume_24h,
-                last_updated, source, tier, rank, liquidity)
+                last_updated, source, tier, liquidity)
             SELECT 'gen-' || g, 'g' || g, 'Generated coin ' || g, p, c, c * 2,
                    CASE WHEN g %% 3 = 0 THEN NULL ELSE c * 4 END,
                    CASE WHEN g %% 50 = 0 THEN NULL
                         ELSE round(p * c * power(10, random() * 3 - 3)::numeric, 2) END,
                    now() - interval '1 minute' * (g %% 600), 'bench', 'unranked',
-                   NULL, NULL
+                   NULL
             FROM (
                 SELECT g, round(power(10, random() * 8 - 4)::numeric, 8) AS p,
                        round(power(10, random() * 6 + 4)::numeric, 2) AS c

@@ -50,8 +50,9 @@ def market(request: HttpRequest) -> HttpResponse:
         "categories": summary.categories[:8],
         "page": page,
         "rows": rows,
-        # The table is cached per market version (staleness turns included) and
-        # address; Django's template engine costs more than the page's query.
+        # The page's content is cached per market version (staleness turns
+        # included) and address: Django's template engine and form widgets cost
+        # several times the page's queries. Nothing in it depends on the user.
         "table_key": f"{version_of(state, timezone.now()).tag}|{request.get_full_path()}",
         "tier_bar": charts.stacked_bar(
             [(t.tier, t.label, t.share) for t in overview.tiers]
