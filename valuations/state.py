@@ -54,12 +54,12 @@ def _differs() -> str:
 
 
 def _store_ranks() -> None:
-    """Write every ranked asset's position into AssetRank, in two statements.
+    """Write every ranked asset's position into AssetRank, writing only changes.
 
-    The ROW_NUMBER window runs once over the ranked assets inside an upsert that
-    writes only positions that changed; assets that lost their cap lose their
-    row. The table is narrow, so a new large cap that moves every rank below it
-    rewrites small rows, not whole assets with their indexes.
+    The ROW_NUMBER window runs once over the ranked assets; positions that moved
+    are updated, new ranked assets inserted, and assets that lost their cap lose
+    their row. The table is narrow, so a new large cap that moves every rank
+    below it rewrites small rows, not whole assets with all their indexes.
     """
     ranks = AssetRank._meta.db_table
     assets = Asset._meta.db_table
@@ -69,14 +69,29 @@ def _store_ranks() -> None:
             f"DELETE FROM {ranks} WHERE asset_id IN (SELECT id FROM {assets} "
             "WHERE market_cap IS NULL OR market_cap <= 0)"
         )
-        # WHERE true: SQLite needs it to parse ON CONFLICT after a SELECT.
-        cursor.execute(
-            f"INSERT INTO {ranks} (asset_id, position) "
-            f"SELECT asset_id, position FROM ({inner}) AS ranked WHERE true "
-            "ON CONFLICT (asset_id) DO UPDATE SET position = excluded.position "
-            f"WHERE {ranks}.position {_differs()} excluded.position",
-            params,
-        )
+        if connection.vendor == "postgresql":
+            # One pass: a hash join finds the moved positions, and the insert
+            # sees the rows as they were before this statement.
+            cursor.execute(
+                f"WITH ranked AS MATERIALIZED ({inner}), moved AS ("
+                f"UPDATE {ranks} SET position = ranked.position FROM ranked "
+                f"WHERE {ranks}.asset_id = ranked.asset_id "
+                f"AND {ranks}.position <> ranked.position) "
+                f"INSERT INTO {ranks} (asset_id, position) "
+                "SELECT ranked.asset_id, ranked.position FROM ranked "
+                f"LEFT JOIN {ranks} AS kept ON kept.asset_id = ranked.asset_id "
+                "WHERE kept.asset_id IS NULL",
+                params,
+            )
+        else:
+            # WHERE true: SQLite needs it to parse ON CONFLICT after a SELECT.
+            cursor.execute(
+                f"INSERT INTO {ranks} (asset_id, position) "
+                f"SELECT asset_id, position FROM ({inner}) AS ranked WHERE true "
+                "ON CONFLICT (asset_id) DO UPDATE SET position = excluded.position "
+                f"WHERE {ranks}.position IS NOT excluded.position",
+                params,
+            )
 
 
 def _store_figures(assets: QuerySet[Asset]) -> None:
@@ -191,6 +206,11 @@ def refresh_market_state(
     False skips the rank recompute (a write that touched only snapshots,
     unlocks or categories). Returns the new state.
     """
+    if connection.vendor == "postgresql":
+        # Ranking a million assets sorts and hashes a million rows: let this
+        # transaction do it in memory rather than in temporary files.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '256MB'")
     # The row lock makes concurrent writers refresh one after the other.
     state = MarketState.objects.select_for_update().filter(pk=STATE_PK).first()
     exists = state is not None
