@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from valuations import metrics
 from valuations.imports.formats import MARKET_FIELDS, MarketRow, RowError
 from valuations.models import Asset, ImportRun, MarketSnapshot, Provider, ProviderId
 from valuations.state import refresh_market_state
@@ -207,9 +208,19 @@ def plan_import(rows: list[MarketRow], errors: list[RowError]) -> ImportPlan:
 @transaction.atomic
 def apply_plan(plan: ImportPlan) -> None:
     """Write a plan in bulk: new assets, current values, mappings and snapshots."""
+    # Tier and band written with the row, by the Python halves of the rules, so
+    # the refresh below finds nothing left to rewrite in the asset table.
+    for asset in (*plan.new_assets, *plan.changed_assets):
+        cap = metrics.market_cap(asset.price, asset.circulating_supply)
+        asset.tier = metrics.tier_for(cap)
+        asset.liquidity = metrics.turnover_band(
+            metrics.volume_to_market_cap(asset.volume_24h, cap)
+        )
     Asset.objects.bulk_create(plan.new_assets, batch_size=500)
     Asset.objects.bulk_update(
-        plan.changed_assets, ["source", "last_updated", *MARKET_FIELDS], batch_size=500
+        plan.changed_assets,
+        ["source", "last_updated", "tier", "liquidity", *MARKET_FIELDS],
+        batch_size=500,
     )
     slugs = {s.slug for s in plan.new_snapshots} | {m[0] for m in plan.new_mappings}
     ids = dict(Asset.objects.filter(slug__in=slugs).values_list("slug", "pk"))
