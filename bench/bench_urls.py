@@ -1,8 +1,9 @@
 """The site's URLs plus two reference endpoints the market benchmarks compare with.
 
 - ``/bench/bare/``: the least a Django view can do (one short text response).
-- ``/bench/values/``: the first page of 100 assets by market cap read with
-  ``.values()`` and rendered by orjson, with no DRF, figures or pagination. It
+- ``/bench/values/``: the first page of 100 assets by market cap, the columns
+  the list reads (valuations.rows.COLUMNS), read with ``.values()`` and
+  rendered by orjson, with no DRF, figures or pagination. It
   is the hand-written reference the asset list is measured against.
 """
 
@@ -17,22 +18,7 @@ from django.urls import include, path
 
 from valuations.metrics import RANK_ORDER
 from valuations.models import Asset
-
-FIELDS = (
-    "slug",
-    "symbol",
-    "name",
-    "rank",
-    "price",
-    "circulating_supply",
-    "total_supply",
-    "max_supply",
-    "market_cap",
-    "volume_24h",
-    "tier",
-    "liquidity",
-    "last_updated",
-)
+from valuations.rows import COLUMNS
 
 
 def _default(value: Any) -> str:
@@ -46,7 +32,7 @@ def bare(request: HttpRequest) -> HttpResponse:
 
 
 def values(request: HttpRequest) -> HttpResponse:
-    rows = list(Asset.objects.with_rank().order_by(*RANK_ORDER).values(*FIELDS)[:100])
+    rows = list(Asset.objects.with_rank().order_by(*RANK_ORDER).values(*COLUMNS)[:100])
     return HttpResponse(
         orjson.dumps({"results": rows}, default=_default),
         content_type="application/json",
