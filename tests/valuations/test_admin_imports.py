@@ -20,6 +20,7 @@ from django.utils.html import escape
 
 from tests.factories import AssetFactory, SupplyUnlockFactory, UserFactory
 from valuations.models import (
+from tests.valuations.markets import _coingecko
     Asset,
     ImportRun,
     MarketSnapshot,
@@ -30,22 +31,6 @@ from valuations.models import (
 
 UPLOAD = "admin:valuations_importrun_upload"
 UNLOCK_UPLOAD = "admin:valuations_supplyunlock_upload"
-
-
-def _coingecko(slug: str, **overrides: Any) -> dict[str, Any]:
-    """One coins/markets item; numbers as strings so JSON keeps them exact."""
-    return {
-        "id": slug,
-        "symbol": slug[:3],
-        "name": slug.title(),
-        "current_price": "2.5",
-        "circulating_supply": "1000000",
-        "total_supply": "2000000",
-        "max_supply": "4000000",
-        "total_volume": "500000",
-        "last_updated": "2026-04-30T02:00:00.000Z",
-        **overrides,
-    }
 
 
 def _cmc(coin_id: int, symbol: str, name: str, price: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 
 from tests.factories import AssetFactory
+from tests.valuations.markets import _coingecko
 from valuations.imports import FormatError
 from valuations.imports.staged import (
     PREVIEW_TTL,
@@ -27,21 +28,6 @@ from valuations.imports.staged import (
 from valuations.models import Asset, ImportRun, MarketSnapshot, ProviderId
 
 pytestmark = pytest.mark.django_db
-
-
-def _coingecko(slug: str, **overrides: Any) -> dict[str, Any]:
-    return {
-        "id": slug,
-        "symbol": slug[:3],
-        "name": slug.title(),
-        "current_price": "2.5",
-        "circulating_supply": "1000000",
-        "total_supply": "2000000",
-        "max_supply": "4000000",
-        "total_volume": "500000",
-        "last_updated": "2026-04-30T02:00:00.000Z",
-        **overrides,
-    }
 
 
 def _stage(*items: dict[str, Any], source: str = "markets.json") -> ImportRun:
