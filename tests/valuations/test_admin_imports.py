@@ -19,8 +19,8 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from tests.factories import AssetFactory, SupplyUnlockFactory, UserFactory
-from valuations.models import (
 from tests.valuations.markets import _coingecko
+from valuations.models import (
     Asset,
     ImportRun,
     MarketSnapshot,
