@@ -31,7 +31,7 @@ from valuations.serializers import (
     MarketSerializer,
     SnapshotSerializer,
 )
-from valuations.state import current_state, version_of
+from valuations.state import Version, current_state, version_of
 
 # A page's row type, as in GenericAPIView.paginate_queryset.
 _Row = TypeVar("_Row")
@@ -48,14 +48,23 @@ def _request_state(request: Any) -> MarketState:
     return state
 
 
+def _request_version(request: Any) -> Version:
+    """The market version as of this request, worked out once: ETag,
+    Last-Modified and the cached page agree even at a staleness turn."""
+    if not hasattr(request, "_market_version"):
+        request._market_version = version_of(_request_state(request), timezone.now())
+    version: Version = request._market_version
+    return version
+
+
 def _etag(request: Any, *args: Any, **kwargs: Any) -> str:
-    version = version_of(_request_state(request), timezone.now())
-    key = f"{version.tag}|{request.get_full_path()}|{request.headers.get('Accept', '')}"
+    tag = _request_version(request).tag
+    key = f"{tag}|{request.get_full_path()}|{request.headers.get('Accept', '')}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _last_modified(request: Any, *args: Any, **kwargs: Any) -> datetime | None:
-    return version_of(_request_state(request), timezone.now()).last_modified
+    return _request_version(request).last_modified
 
 
 # ETag and Last-Modified on market reads: a client that sends If-None-Match or
@@ -144,7 +153,7 @@ class AssetListView(_MarketContextMixin, generics.ListAPIView[Asset]):
         state = _request_state(request)
         now = timezone.now()
         digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-        key = f"asset-list:{version_of(state, now).tag}:{digest}"
+        key = f"asset-list:{_request_version(request).tag}:{digest}"
         payload = cache.get(key)
         if payload is not None:
             return Response(payload)
