@@ -181,8 +181,12 @@ def is_ranked(cap: Decimal | None) -> bool:
     return cap is not None and cap > 0
 
 
-# SQL half of is_ranked.
-RANKED = Q(market_cap__gt=0)
+def ranked_condition(cap: str = "market_cap") -> Q:
+    """SQL half of ``is_ranked`` on the market cap in column ``cap``."""
+    return Q(**{f"{cap}__gt": 0})
+
+
+RANKED = ranked_condition()
 
 
 def rank_key(cap: Decimal | None, slug: str) -> tuple[bool, Decimal, str]:
@@ -234,7 +238,7 @@ def total_market_cap_sum(cap: str = "market_cap", filter_q: Q | None = None) -> 
 
     ``filter_q`` narrows it further (one tier, one asset).
     """
-    condition = Q(**{f"{cap}__gt": 0})
+    condition = ranked_condition(cap)
     return Sum(cap, filter=condition & filter_q if filter_q is not None else condition)
 
 
