@@ -102,7 +102,9 @@ def test_state_kept_on_each_write_equals_a_full_recomputation(db, changes):
 
         stored, expected = _stored(), _expected()
         # SQLite sums as floats (15 significant digits); PostgreSQL is exact.
-        assert stored.pop("total") == pytest.approx(expected.pop("total"), rel=1e-14)
+        assert stored.pop("total") == pytest.approx(
+            expected.pop("total"), rel=D("1e-14")
+        )
         assert stored == expected
 
 
