@@ -221,6 +221,10 @@ CAPSITE_LIQUIDITY_HIGH_ABOVE = envdecimal("CAPSITE_LIQUIDITY_HIGH_ABOVE", "1.0")
 CAPSITE_LIQUIDITY_LOW_BELOW = envdecimal("CAPSITE_LIQUIDITY_LOW_BELOW", "0.1")
 # Market data older than this many seconds is flagged as stale on pages and in the API.
 CAPSITE_STALE_AFTER = int(os.environ.get("CAPSITE_STALE_AFTER", "3600"))
+# Seconds a transaction may lie ahead of the server clock (a phone's clock skew).
+CAPSITE_CLOCK_SKEW = int(os.environ.get("CAPSITE_CLOCK_SKEW", "300"))
+# A holding valued at a price older than this many days is flagged stale.
+CAPSITE_PRICE_STALE_DAYS = int(os.environ.get("CAPSITE_PRICE_STALE_DAYS", "7"))
 CAPSITE_PAGE_SIZE = int(os.environ.get("CAPSITE_PAGE_SIZE", "100"))
 
 # Live market-data API (CoinGecko-compatible).

@@ -1,4 +1,5 @@
-"""The amount rules of a ledger entry: quantity above 0, price and fee not negative.
+"""The rules of a ledger entry: quantity above 0, price and fee not negative, and
+a time that is not in the future.
 
 ``amount_errors`` is the Python half every input path calls (form, API, CSV
 import, bulk service); ``AMOUNT_CONSTRAINTS`` is the SQL half, built from the
@@ -7,10 +8,17 @@ same rules and messages, that the database enforces. No model import.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import CheckConstraint, Q
+from django.utils import timezone
+
+# Bitcoin's genesis block: no crypto transaction is older.
+EARLIEST = datetime(2009, 1, 3, tzinfo=UTC)
 
 
 class AmountRule(NamedTuple):
@@ -60,3 +68,27 @@ AMOUNT_CONSTRAINTS = [
     )
     for rule in AMOUNT_RULES
 ]
+
+
+def time_error(executed_at: datetime, *, now: datetime | None = None) -> str | None:
+    """Return why a transaction time is refused, or None when it may be recorded.
+
+    Holdings and history are about what happened (PRODUCT.md): a time later
+    than now plus ``CAPSITE_CLOCK_SKEW`` seconds is in the future, and nothing
+    crypto was traded before Bitcoin's first block (3 January 2009).
+    """
+    now = now or timezone.now()
+    if executed_at > now + timedelta(seconds=settings.CAPSITE_CLOCK_SKEW):
+        return (
+            "A transaction cannot be dated in the future "
+            f"(it is now {now:%Y-%m-%d %H:%M} UTC)."
+        )
+    if executed_at < EARLIEST:
+        return f"A transaction cannot be dated before {EARLIEST:%Y-%m-%d}."
+    return None
+
+
+def validate_executed_at(executed_at: datetime) -> None:
+    """Model-field validator form of time_error (forms and the API run it)."""
+    if problem := time_error(executed_at):
+        raise ValidationError(problem, code="invalid_time")

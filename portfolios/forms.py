@@ -9,7 +9,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
-from portfolios.amounts import amount_errors
+from portfolios.amounts import amount_errors, validate_executed_at
 from portfolios.models import Portfolio, Transaction
 from portfolios.rebalancing import RebalanceMode
 from portfolios.targets import (
@@ -145,6 +145,7 @@ class TransactionForm(forms.Form):
     fee = _amount("Fee (USD)", required=False, initial=Decimal(0))
     executed_at = forms.DateTimeField(
         label="Date and time (UTC)",
+        validators=[validate_executed_at],
         widget=forms.DateTimeInput(
             attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
         ),

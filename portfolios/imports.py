@@ -10,16 +10,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from portfolios import services
-from portfolios.amounts import amount_errors
+from portfolios.amounts import amount_errors, time_error
 from portfolios.models import Portfolio, Transaction
 from valuations.models import Asset
 
 COLUMNS = ["executed_at", "asset", "kind", "quantity", "unit_price", "fee", "note"]
 REQUIRED = {"executed_at", "asset", "kind", "quantity", "unit_price"}
-MAX_ROWS = 10_000
+MAX_ROWS = 50_000
 
 
 def export_rows(portfolio: Portfolio) -> Iterator[list[str]]:
@@ -110,6 +111,7 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
     slugs = {row["asset"].strip() for row in rows}
     assets = Asset.objects.in_bulk(slugs, field_name="slug")
     kinds = set(Transaction.Kind.values)
+    now = timezone.now()
     parsed: list[dict[str, Any]] = []
     for line, row in enumerate(rows, 2):
         errors: list[RowError] = []
@@ -142,6 +144,8 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
                     "Give a time zone, e.g. 2024-01-31T12:00:00+00:00.",
                 )
             )
+        elif problem := time_error(executed_at, now=now):
+            errors.append(RowError(line, "executed_at", problem))
         quantity = _decimal(row["quantity"], "quantity", line, errors)
         unit_price = _decimal(row["unit_price"], "unit_price", line, errors)
         fee = _decimal(row.get("fee") or "0", "fee", line, errors)

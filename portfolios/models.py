@@ -11,9 +11,9 @@ from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.db.models.expressions import CombinedExpression
 from django.urls import reverse
 
-from portfolios.amounts import AMOUNT_CONSTRAINTS
+from portfolios.amounts import AMOUNT_CONSTRAINTS, validate_executed_at
 from portfolios.targets import TARGETS_SUM_MESSAGE, TARGETS_SUM_TO_100, Target
-from valuations.fields import decimal_field
+from valuations.fields import decimal_field, product_field
 from valuations.models import Asset
 
 if TYPE_CHECKING:
@@ -67,6 +67,10 @@ class Portfolio(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    # The stored daily series (PortfolioDay) is complete through series_through;
+    # from series_from on it waits to be recomputed (portfolios.series).
+    series_through = models.DateField(null=True, blank=True, editable=False)
+    series_from = models.DateField(null=True, blank=True, editable=False)
 
     objects = PortfolioQuerySet.as_manager()
 
@@ -139,7 +143,7 @@ class Transaction(models.Model):
     quantity = decimal_field()
     unit_price = decimal_field(help_text="USD per unit")
     fee = decimal_field(default=Decimal(0), help_text="USD")
-    executed_at = models.DateTimeField()
+    executed_at = models.DateTimeField(validators=[validate_executed_at])
     note = models.CharField(max_length=200, blank=True, default="")
     created = models.DateTimeField(auto_now_add=True)
 
@@ -200,3 +204,45 @@ class Holding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} {self.asset.symbol.upper()} in {self.portfolio}"
+
+
+class PortfolioDay(models.Model):
+    """One UTC day of a portfolio's stored series (PRODUCT.md, performance).
+
+    Written by portfolios.series only, from the ledger and the market snapshots;
+    reads of history and performance take a range of these rows and nothing else.
+    """
+
+    portfolio = models.ForeignKey(
+        Portfolio, on_delete=models.CASCADE, related_name="days"
+    )
+    day = models.DateField()
+    # Value at the day's end per bucket, each holding at its last known price.
+    large = product_field()
+    mid = product_field()
+    small = product_field()
+    stable = product_field()
+    unranked = product_field()
+    value = product_field()
+    flow = product_field(help_text="External flow of the day: money in minus out.")
+    net_invested = product_field(help_text="Sum of external flows to date.")
+    growth = product_field(
+        help_text="Chain-linked time-weighted growth since the first day, 1 = flat."
+    )
+    # Carried-forward prices: {asset id: days since its price} for the holdings
+    # valued at an earlier day's price; the oldest of them, in days (0: every
+    # holding priced that day); and how many are older than the stale limit.
+    carried = models.JSONField(default=dict, blank=True)
+    price_age = models.PositiveIntegerField(default=0)
+    stale_holdings = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["portfolio", "day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["portfolio", "day"], name="portfolio_day_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.portfolio} on {self.day}"

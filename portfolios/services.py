@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import astuple
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
+from portfolios import series
 from portfolios.amounts import amount_errors
 from portfolios.models import Holding, Portfolio, Transaction
 from portfolios.targets import TARGETS_SUM_MESSAGE, targets_sum_error
@@ -129,9 +130,10 @@ def record_transaction(
         executed_at=executed_at,
         note=note,
     )
-    tx.full_clean()
-    tx.save()
-    rebuild_holdings(portfolio=portfolio, asset_ids={asset.pk}, changed=tx)
+    _clean(tx)
+    with series.revaluing(portfolio, asset_ids={asset.pk}, since=_day(tx.executed_at)):
+        tx.save()
+        rebuild_holdings(portfolio=portfolio, asset_ids={asset.pk}, changed=tx)
     return tx
 
 
@@ -148,15 +150,8 @@ def record_transactions(*, portfolio: Portfolio, rows: list[dict[str, Any]]) -> 
     for position, row in enumerate(rows, 1):
         tx = Transaction(portfolio=portfolio, **row)
         try:
-            # Field checks only: the portfolio and assets are objects already in
-            # hand, and Django checks CheckConstraints with a query per row; the
-            # database still enforces them on the bulk insert.
-            tx.full_clean(
-                exclude=["portfolio", "asset"],
-                validate_unique=False,
-                validate_constraints=False,
-            )
-            _check_amounts(tx)
+            # The portfolio and assets are objects already in hand.
+            _clean(tx, exclude=["portfolio", "asset"])
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 errors.setdefault(field, []).extend(
@@ -165,14 +160,37 @@ def record_transactions(*, portfolio: Portfolio, rows: list[dict[str, Any]]) -> 
         entries.append(tx)
     if errors:
         raise ValidationError(errors)
-    Transaction.objects.bulk_create(entries, batch_size=500)
+    Transaction.objects.bulk_create(entries, batch_size=1000)
     rebuild_holdings(portfolio=portfolio, asset_ids={tx.asset_id for tx in entries})
+    if entries:
+        series.refresh(portfolio, since=min(_day(tx.executed_at) for tx in entries))
     return len(entries)
 
 
-def _check_amounts(tx: Transaction) -> None:
-    """Apply the amount rules in Python, so each error names its field."""
-    errors = amount_errors(quantity=tx.quantity, unit_price=tx.unit_price, fee=tx.fee)
+def _day(when: datetime) -> date:
+    return when.astimezone(UTC).date()
+
+
+def _clean(tx: Transaction, *, exclude: list[str] | None = None) -> None:
+    """Validate an entry's fields, then its amounts by the rules' Python half.
+
+    Django would check each CheckConstraint with a query of its own; the
+    amount rules give the same messages keyed by field, and the database still
+    enforces the constraints on save.
+    """
+    errors: dict[str, list[str]] = {}
+    try:
+        tx.full_clean(
+            exclude=exclude or ["portfolio"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+    except ValidationError as exc:
+        errors = exc.message_dict
+    amounts = amount_errors(quantity=tx.quantity, unit_price=tx.unit_price, fee=tx.fee)
+    for name, reason in amounts.items():
+        if name not in errors:
+            errors[name] = [reason]
     if errors:
         raise ValidationError(errors)
 
@@ -184,14 +202,15 @@ def update_transaction(*, tx: Transaction, **changes: Any) -> Transaction:
     unknown = set(changes) - set(TRANSACTION_FIELDS)
     if unknown:
         raise ValueError(f"Cannot change {', '.join(sorted(unknown))}")
-    before = tx.asset_id
+    before, was = tx.asset_id, tx.executed_at
     for name, value in changes.items():
         setattr(tx, name, value)
-    tx.full_clean()
-    tx.save()
-    rebuild_holdings(
-        portfolio=tx.portfolio, asset_ids={before, tx.asset_id}, changed=tx
-    )
+    _clean(tx)
+    assets = {before, tx.asset_id}
+    since = _day(min(was, tx.executed_at))
+    with series.revaluing(tx.portfolio, asset_ids=assets, since=since):
+        tx.save()
+        rebuild_holdings(portfolio=tx.portfolio, asset_ids=assets, changed=tx)
     return tx
 
 
@@ -200,8 +219,9 @@ def delete_transaction(*, tx: Transaction) -> None:
     """Delete a ledger entry; refuse it if a later outflow would exceed the holding."""
     _lock(tx.portfolio)
     portfolio, asset_id = tx.portfolio, tx.asset_id
-    tx.delete()
-    rebuild_holdings(portfolio=portfolio, asset_ids={asset_id}, deleting=True)
+    with series.revaluing(portfolio, asset_ids={asset_id}, since=_day(tx.executed_at)):
+        tx.delete()
+        rebuild_holdings(portfolio=portfolio, asset_ids={asset_id}, deleting=True)
 
 
 def rebuild_holdings(
@@ -223,29 +243,27 @@ def rebuild_holdings(
     asset_ids = set(asset_ids)
     ledger = (
         Transaction.objects.filter(portfolio=portfolio, asset_id__in=asset_ids)
-        .select_related("asset")
         .order_by("asset_id", "executed_at", "pk")
+        .values_list("pk", "asset_id", "kind", "quantity", "unit_price", "fee")
     )
     state: dict[int, list[Decimal]] = {}
     with localcontext() as ctx:
         ctx.prec = 60
-        for tx in ledger:
-            held, cost, realized = state.get(tx.asset_id, [ZERO, ZERO, ZERO])
-            if tx.kind in Transaction.INFLOWS:
-                held, cost = (
-                    held + tx.quantity,
-                    cost + tx.quantity * tx.unit_price + tx.fee,
-                )
+        for pk, asset_id, kind, quantity, unit_price, fee in ledger:
+            held, cost, realized = state.get(asset_id, [ZERO, ZERO, ZERO])
+            if kind in Transaction.INFLOWS:
+                held, cost = held + quantity, cost + quantity * unit_price + fee
             else:
-                if tx.quantity > held:
+                if quantity > held:
+                    tx = Transaction.objects.select_related("asset").get(pk=pk)
                     _refuse(tx, held, changed=changed, deleting=deleting)
-                removed = cost if tx.quantity == held else cost * tx.quantity / held
-                held, cost = held - tx.quantity, cost - removed
-                if tx.kind == Transaction.Kind.SELL:
-                    realized += tx.quantity * tx.unit_price - tx.fee - removed
+                removed = cost if quantity == held else cost * quantity / held
+                held, cost = held - quantity, cost - removed
+                if kind == Transaction.Kind.SELL:
+                    realized += quantity * unit_price - fee - removed
                 else:
-                    realized -= tx.fee
-            state[tx.asset_id] = [held, cost, realized]
+                    realized -= fee
+            state[asset_id] = [held, cost, realized]
         # Round in the 60-digit context: at the default 28 digits a cost of $10B
         # or more has no room for 18 decimals and quantize raises.
         for figures in state.values():

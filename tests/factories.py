@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 
 from portfolios.models import Portfolio, Transaction
 from valuations.models import Asset, Category, MarketSnapshot, SupplyUnlock
+from valuations.signals import announce_snapshots
 from valuations.state import refresh_market_state
 
 
@@ -83,6 +84,9 @@ class MarketSnapshotFactory(factory.django.DjangoModelFactory):
     def market_state(self, create: bool, extracted: object, **kwargs: object):
         if create:
             refresh_market_state(asset_ids=[], caps_changed=False)
+            announce_snapshots(
+                asset_ids=[self.asset_id], since=self.taken_at.astimezone(UTC).date()
+            )
 
 
 class SupplyUnlockFactory(factory.django.DjangoModelFactory):

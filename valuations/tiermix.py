@@ -30,6 +30,8 @@ _PLACES = Decimal("0.000001")
 BUCKETS: tuple[Bucket, ...] = tuple(Bucket)
 # The tiers the diversification score spreads across: cash and unknowns excluded.
 SCORED: tuple[Bucket, ...] = (Bucket.LARGE, Bucket.MID, Bucket.SMALL)
+# Each tier's own bucket (a plain dict: the stored series asks it per asset-day).
+_TIER_BUCKETS = {str(tier): Bucket(tier) for tier in Tier}
 
 
 def bucket_for(tier: str, is_stablecoin: bool) -> Bucket:
@@ -40,9 +42,10 @@ def bucket_for(tier: str, is_stablecoin: bool) -> Bucket:
     """
     if is_stablecoin:
         return Bucket.STABLE
-    if tier not in Tier.values:
-        raise ValueError(f"Unknown tier {tier!r}.")
-    return Bucket(tier)
+    try:
+        return _TIER_BUCKETS[tier]
+    except KeyError:
+        raise ValueError(f"Unknown tier {tier!r}.") from None
 
 
 def bucket_case(cap: str, stable: str) -> Case:

@@ -182,13 +182,11 @@ def test_sell_at_the_same_time_as_the_buy_but_recorded_later_is_allowed(
     assert _holding(portfolio, coin)[0] == D("0")
 
 
-def test_invalid_transaction_is_refused_by_full_clean(portfolio, coin):
+def test_invalid_transaction_is_refused_naming_its_field(portfolio, coin):
     with pytest.raises(ValidationError) as exc:
         _record(portfolio, coin, BUY, "0", "10")
 
-    assert exc.value.message_dict == {
-        NON_FIELD_ERRORS: ["Quantity must be more than zero."]
-    }
+    assert exc.value.message_dict == {"quantity": ["Quantity must be more than zero."]}
     assert not Transaction.objects.exists()
 
 

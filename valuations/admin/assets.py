@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib import admin
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -142,6 +142,11 @@ def liquidity(obj: Asset) -> str | SafeString | None:
 @admin.register(Asset)
 class AssetAdmin(RefreshesMarketState):
     caps_change = True
+
+    def history_assets(self, objects: list[Model]) -> list[int]:
+        # The inlines edit the asset's snapshots, and its categories its bucket.
+        return [obj.pk for obj in objects]
+
     form = AssetAdminForm
     # Callables (tier, liquidity) are documented for list_display, readonly_fields
     # and fieldsets; django-stubs types only names there.
@@ -285,6 +290,12 @@ class CategoryAdmin(RefreshesMarketState):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
         return super().get_queryset(request).annotate(asset_count=Count("assets"))
 
+    def history_assets(self, objects: list[Model]) -> list[int]:
+        # A stablecoin category moves its assets into the stable bucket.
+        return list(
+            Asset.objects.filter(categories__in=objects).values_list("pk", flat=True)
+        )
+
     @admin.display(description="assets", ordering="asset_count")
     def asset_count(self, obj: WithAnnotations[Category, _AssetCount]) -> int:
         return obj.asset_count
@@ -293,6 +304,10 @@ class CategoryAdmin(RefreshesMarketState):
 @admin.register(MarketSnapshot)
 class MarketSnapshotAdmin(RefreshesMarketState):
     form = MarketSnapshotAdminForm
+
+    def history_assets(self, objects: list[Model]) -> list[int]:
+        return [obj.asset_id for obj in objects if isinstance(obj, MarketSnapshot)]
+
     list_display = (
         "asset",
         "taken_at",

@@ -10,6 +10,7 @@ from django.forms import BaseFormSet, ModelForm
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
+from valuations.signals import announce_snapshots
 from valuations.state import refresh_market_state
 
 
@@ -37,14 +38,24 @@ class RefreshesMarketState(admin.ModelAdmin):  # type: ignore[type-arg]
     """Every admin write to market data refreshes the stored market state.
 
     ``caps_change`` is True for assets (price and supplies move caps and ranks);
-    categories, snapshots and unlocks change only totals and the version.
+    categories, snapshots and unlocks change only totals and the version. An
+    admin whose rows feed portfolio histories (snapshots, and the categories
+    that make a coin a stablecoin) names the assets in ``history_assets``.
     """
 
     caps_change = False
 
+    def history_assets(self, objects: list[Model]) -> list[int]:
+        """Ids of the assets whose history these rows change; none by default."""
+        return []
+
     def _refresh(self, objects: list[Model]) -> None:
         ids = [obj.pk for obj in objects] if self.caps_change else []
         refresh_market_state(asset_ids=ids, caps_changed=self.caps_change)
+
+    def _announce(self, asset_ids: list[int]) -> None:
+        if asset_ids:
+            announce_snapshots(asset_ids=asset_ids, since=None)
 
     def save_related(
         self,
@@ -55,11 +66,16 @@ class RefreshesMarketState(admin.ModelAdmin):  # type: ignore[type-arg]
     ) -> None:
         super().save_related(request, form, formsets, change)
         self._refresh([form.instance])
+        self._announce(self.history_assets([form.instance]))
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        affected = self.history_assets([obj])
         super().delete_model(request, obj)
         refresh_market_state(asset_ids=[], caps_changed=self.caps_change)
+        self._announce(affected)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        affected = self.history_assets(list(queryset))
         super().delete_queryset(request, queryset)
         refresh_market_state(asset_ids=[], caps_changed=self.caps_change)
+        self._announce(affected)

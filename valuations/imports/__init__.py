@@ -30,6 +30,7 @@ from valuations.imports.formats import (
     parse_number,
 )
 from valuations.models import Asset, Category, ImportRun, SupplyUnlock
+from valuations.signals import announce_snapshots
 from valuations.state import refresh_market_state
 
 __all__ = [
@@ -143,6 +144,8 @@ def apply_category_mapping(path: Path) -> int:
         ]
     )
     refresh_market_state(asset_ids=[], caps_changed=False)
+    # Stablecoin membership decides a holding's bucket on every past day too.
+    announce_snapshots(asset_ids=assets.values(), since=None)
     return len(assets)
 
 

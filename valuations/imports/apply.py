@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -17,6 +18,7 @@ from django.utils import timezone
 from valuations import metrics
 from valuations.imports.formats import MARKET_FIELDS, MarketRow, RowError
 from valuations.models import Asset, ImportRun, MarketSnapshot, Provider, ProviderId
+from valuations.signals import announce_snapshots
 from valuations.state import refresh_market_state
 
 # SQLite keeps about 15 significant digits (a float read back through Django):
@@ -245,6 +247,12 @@ def apply_plan(plan: ImportPlan) -> None:
     touched = [*new_ids, *(a.pk for a in plan.changed_assets)]
     if touched or plan.new_snapshots or plan.changed_snapshots or plan.new_mappings:
         refresh_market_state(asset_ids=touched, caps_changed=bool(touched))
+    written = [*plan.new_snapshots, *plan.changed_snapshots]
+    if written:
+        announce_snapshots(
+            asset_ids={s.asset_id for s in written},
+            since=min(s.taken_at for s in written).astimezone(UTC).date(),
+        )
 
 
 def record_run(
