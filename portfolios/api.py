@@ -7,7 +7,7 @@ portfolios.services, the same code the pages use.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,12 +28,16 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from capsite.accounts import signed_in
-from portfolios import analysis, queries, services
+from portfolios import analysis, imports, series, services
 from portfolios.models import Portfolio, PortfolioQuerySet, Transaction
 from portfolios.serializers import (
     AllocationSerializer,
     HistoryPointSerializer,
     HoldingSerializer,
+    ImportErrorsSerializer,
+    ImportFileSerializer,
+    ImportResultSerializer,
+    PerformanceSerializer,
     PortfolioSerializer,
     RebalanceQuerySerializer,
     RebalanceSerializer,
@@ -165,20 +171,91 @@ class PortfolioViewSet(
     )
     @action(detail=True)
     def history(self, request: Request, pk: int) -> Response:
-        """Value and bucket weights per day, from the daily market snapshots."""
+        """Value, net invested and bucket weights per UTC day, oldest first.
+
+        From the first transaction to the newest market data; a day without a
+        snapshot of a holding carries its last price forward (``price_age``).
+        """
         portfolio = get_object_or_404(_owned_portfolios(request), pk=pk)
         params = HistoryQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        end = params.validated_data.get("end") or queries.history_end(portfolio)
-        points = (
-            queries.value_history(
-                portfolio, start=params.validated_data.get("start"), end=end
-            )
-            if end
-            else []
-        )
-        page = self.paginate_queryset(points)
+        days = series.history(portfolio, **params.validated_data)
+        page = self.paginate_queryset(days)
         return self.get_paginated_response(HistoryPointSerializer(page, many=True).data)
+
+    @extend_schema(parameters=[HistoryQuerySerializer], responses=PerformanceSerializer)
+    @action(detail=True)
+    def performance(self, request: Request, pk: int) -> Response:
+        """Value, flows, profit, time- and money-weighted return over a range.
+
+        Without ``start`` and ``end``: the whole history. Deposits are never
+        counted as returns: the TWR chains daily returns net of each day's flow.
+        """
+        portfolio = get_object_or_404(_owned_portfolios(request), pk=pk)
+        params = HistoryQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        result = series.performance_between(portfolio, **params.validated_data)
+        if result is None:
+            zero = Decimal(0)
+            data: dict[str, Any] = {
+                "start": None,
+                "end": None,
+                **dict.fromkeys(
+                    ("value_start", "value_end", "net_invested", "net_flows", "profit"),
+                    zero,
+                ),
+                "twr": None,
+                "mwr": None,
+            }
+        else:
+            data = vars(result)
+        return Response(PerformanceSerializer(data).data)
+
+
+# A ledger of imports.MAX_ROWS rows fits well within this.
+MAX_CSV_BYTES = 10 * 1024 * 1024
+
+
+class CSVParser(BaseParser):
+    """A ``text/csv`` body, read as UTF-8 text up to MAX_CSV_BYTES."""
+
+    media_type = "text/csv"
+
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> str:
+        data = stream.read(MAX_CSV_BYTES + 1) if stream is not None else b""
+        if len(data) > MAX_CSV_BYTES:
+            raise ParseError(f"The file is larger than {MAX_CSV_BYTES // 2**20} MB.")
+        try:
+            return str(data.decode("utf-8"))
+        except UnicodeDecodeError as err:
+            raise ParseError("The file is not UTF-8 text.") from err
+
+
+def _csv_text(request: Request) -> tuple[str, str | None]:
+    """The uploaded CSV as text, or the reason it cannot be read."""
+    if isinstance(request.data, str):
+        return request.data, None
+    upload = request.FILES.get("file")
+    if upload is None:
+        return "", "Send the CSV as a text/csv body or as a multipart field “file”."
+    if upload.size and upload.size > MAX_CSV_BYTES:
+        return "", f"The file is larger than {MAX_CSV_BYTES // 2**20} MB."
+    try:
+        return upload.read().decode("utf-8"), None
+    except UnicodeDecodeError:
+        return "", "The file is not UTF-8 text."
+
+
+def _ledger_fields(data: dict[str, Any]) -> dict[str, Any]:
+    fields = dict(data)
+    if "fee" in fields and fields["fee"] is None:
+        fields["fee"] = Decimal(0)
+    return fields
 
 
 class TransactionViewSet(viewsets.ModelViewSet[Transaction]):
@@ -217,9 +294,34 @@ class TransactionViewSet(viewsets.ModelViewSet[Transaction]):
     def perform_destroy(self, instance: Transaction) -> None:
         services.delete_transaction(tx=instance)
 
+    @extend_schema(
+        request={"text/csv": str, "multipart/form-data": ImportFileSerializer},
+        responses={201: ImportResultSerializer, 400: ImportErrorsSerializer},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[CSVParser, MultiPartParser],
+    )
+    def import_csv(self, request: Request, pk: int) -> Response:
+        """Record every row of a CSV ledger, or none: each bad row with its line.
 
-def _ledger_fields(data: dict[str, Any]) -> dict[str, Any]:
-    fields = dict(data)
-    if "fee" in fields and fields["fee"] is None:
-        fields["fee"] = Decimal(0)
-    return fields
+        The format is the export's (``executed_at,asset,kind,quantity,
+        unit_price,fee,note``), sent as a ``text/csv`` body or a multipart
+        ``file``.
+        """
+        portfolio = self.get_portfolio()
+        text, problem = _csv_text(request)
+        if problem:
+            return Response(
+                {"errors": [{"line": 1, "field": "file", "message": problem}]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        report = imports.import_transactions(portfolio=portfolio, text=text)
+        if not report.ok:
+            return Response(
+                {"errors": [vars(e) for e in report.errors]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response({"created": report.created}, status=status.HTTP_201_CREATED)

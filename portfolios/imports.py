@@ -93,7 +93,10 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
             RowError(1, "header", f"Missing column(s): {', '.join(sorted(missing))}.")
         )
         return report
-    raw_rows = list(reader)
+    raw_rows, lines = [], []
+    for raw in reader:
+        raw_rows.append(raw)
+        lines.append(reader.line_num)  # blank lines are skipped, yet counted
     report.rows = len(raw_rows)
     if not raw_rows:
         report.errors.append(RowError(1, "file", "The file has a header but no rows."))
@@ -113,7 +116,7 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
     kinds = set(Transaction.Kind.values)
     now = timezone.now()
     parsed: list[dict[str, Any]] = []
-    for line, row in enumerate(rows, 2):
+    for line, row in zip(lines, rows, strict=True):
         errors: list[RowError] = []
         asset = assets.get(row["asset"].strip())
         if asset is None:
@@ -174,7 +177,8 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
     try:
         report.created = services.record_transactions(portfolio=portfolio, rows=parsed)
     except ValidationError as exc:
-        # A sell beyond the holding is refused with a message, not a field dict.
+        # Rows the service refuses come as "row N: reason"; a sell beyond the
+        # holding elsewhere in the ledger as a message with no row (line 0).
         fields = (
             exc.message_dict
             if hasattr(exc, "error_dict")
@@ -182,5 +186,15 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
         )
         for name, messages in fields.items():
             for message in messages:
-                report.errors.append(RowError(0, name, message))
+                row, reason = _row_of(message)
+                line = lines[row - 1] if row else 0
+                report.errors.append(RowError(line, name, reason))
     return report
+
+
+def _row_of(message: str) -> tuple[int | None, str]:
+    """Split "row 3: reason" into (3, "reason"); (None, message) otherwise."""
+    head, sep, reason = message.partition(": ")
+    if sep and head.startswith("row ") and head[4:].isdigit():
+        return int(head[4:]), reason
+    return None, message

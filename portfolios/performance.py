@@ -22,6 +22,8 @@ QUANTUM = Decimal("1e-18")
 # Returns are served to 8 decimals of a percent.
 PERCENT_QUANTUM = Decimal("1e-8")
 INFLOWS = ("buy", "transfer_in")
+# Yearly rates beyond this (as a fraction: 10^12 %) are served as null.
+MWR_LIMIT = 1e10
 
 
 def external_flow(
@@ -93,7 +95,8 @@ def money_weighted_return(
     (1 + r)^(days ÷ 365) to ``end``, add up to ``value_end``.
 
     ``flows`` are (day, money in) pairs, the opening value among them; None when
-    no rate solves it (no money in, or nothing to solve for).
+    no rate solves it (no money in, or nothing to solve for), or when the rate
+    is too large to mean anything (past MWR_LIMIT).
     """
     dates = [day for day, _ in flows] + [end]
     # The investor's view: money put in is paid out (−), the final value received.
@@ -101,6 +104,10 @@ def money_weighted_return(
     if not any(a < 0 for a in amounts) or not any(a > 0 for a in amounts):
         return None
     rate = pyxirr.xirr(dates, amounts, silent=True)
-    if rate is None or rate != rate or abs(rate) == float("inf"):
+    # A few days' gain compounds to absurd yearly rates: past 10^12 % (or an
+    # overflow) the rate says nothing, and is served as no solution.
+    if rate is None or not abs(rate) < MWR_LIMIT:
         return None
-    return (Decimal(repr(rate)) * HUNDRED).quantize(PERCENT_QUANTUM)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return (Decimal(repr(rate)) * HUNDRED).quantize(PERCENT_QUANTUM)

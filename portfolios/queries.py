@@ -1,32 +1,28 @@
-"""Portfolio reads: holdings with values and weights, list summaries, and history."""
+"""Portfolio reads: holdings with values and weights, and list summaries.
+
+History and performance are read from the stored series (portfolios.series).
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import (
-    Case,
-    DateTimeField,
     Exists,
-    ExpressionWrapper,
     F,
-    Max,
     OuterRef,
     Subquery,
     Sum,
-    When,
     Window,
 )
-from django.db.models.functions import RowNumber, TruncDate, TruncDay
-from django.utils import timezone
+from django.db.models.functions import RowNumber
 
-from portfolios.models import Holding, Portfolio, Transaction, holding_value
+from portfolios.models import Holding, Portfolio, holding_value
 from valuations import metrics, tiermix
 from valuations.metrics import RANK_ORDER
-from valuations.models import Asset, Category, MarketSnapshot, SupplyUnlock
+from valuations.models import Asset, Category, SupplyUnlock
 from valuations.queries import figures_for
 from valuations.tiermix import BUCKETS, ZERO, bucket_case
 
@@ -147,101 +143,6 @@ def tier_mixes(portfolios: list[Portfolio]) -> dict[int, tiermix.TierMix]:
     for row in rows:
         values[row["portfolio_id"]][row["bucket"]] += row["value"] or ZERO
     return {pk: tiermix.bucket_weights(mix) for pk, mix in values.items()}
-
-
-@dataclass
-class HistoryPoint:
-    date: date
-    value: Decimal
-    weights: dict[str, Decimal]  # bucket → percent
-
-
-def history_end(portfolio: Portfolio) -> date | None:
-    """Return the date of the newest snapshot of any asset the portfolio traded."""
-    traded = Transaction.objects.filter(portfolio=portfolio).values("asset_id")
-    newest = MarketSnapshot.objects.filter(asset_id__in=traded).aggregate(
-        at=Max("taken_at")
-    )
-    return newest["at"].date() if newest["at"] else None
-
-
-def _day_start(day: date) -> datetime:
-    """Midnight starting ``day`` in the current time zone, as TruncDate counts days."""
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
-def value_history(
-    portfolio: Portfolio, *, start: date | None, end: date
-) -> list[HistoryPoint]:
-    """Return the portfolio's value and bucket weights per day, in one query.
-
-    Each day values the quantity held at that day's snapshot time (the ledger
-    summed up to then) at that snapshot's price, bucketed by that day's tier:
-    the mix shows caps as they were. The last snapshot of an asset per day is
-    used; days with no snapshot of an asset leave it out.
-    """
-    signed = Case(
-        When(kind__in=Transaction.INFLOWS, then=F("quantity")),
-        default=-F("quantity"),
-    )
-    held = (
-        Transaction.objects.filter(
-            portfolio=portfolio,
-            asset=OuterRef("asset_id"),
-            executed_at__lte=OuterRef("taken_at"),
-        )
-        .values("asset_id")
-        .annotate(total=Sum(signed))
-        .values("total")
-    )
-    # Day bounds as taken_at ranges, not taken_at::date: a range uses the
-    # (asset, taken_at) index, a date cast is evaluated on every row and made the
-    # query grow with days × snapshots per asset (seconds for a year on SQLite).
-    last_of_day = (
-        MarketSnapshot.objects.filter(
-            asset=OuterRef("asset_id"),
-            taken_at__gte=OuterRef("day_start"),
-            taken_at__lt=OuterRef("next_day"),
-        )
-        .order_by("-taken_at")
-        .values("taken_at")[:1]
-    )
-    snapshots = MarketSnapshot.objects.filter(
-        asset_id__in=Transaction.objects.filter(portfolio=portfolio).values("asset_id"),
-        taken_at__lt=_day_start(end + timedelta(days=1)),
-    )
-    if start is not None:
-        snapshots = snapshots.filter(taken_at__gte=_day_start(start))
-    rows = (
-        snapshots.annotate(
-            day=TruncDate("taken_at"),
-            day_start=TruncDay("taken_at"),
-            next_day=ExpressionWrapper(
-                TruncDay("taken_at") + timedelta(days=1),
-                output_field=DateTimeField(),
-            ),
-        )
-        .filter(taken_at=Subquery(last_of_day))
-        .annotate(
-            held=Subquery(held),
-            stable=is_stablecoin(),
-            bucket=bucket_case("market_cap", "stable"),
-        )
-        .filter(held__gt=0)
-        .values("day", "bucket")
-        .annotate(value=Sum(F("held") * F("price")))
-        .order_by("day")
-    )
-    per_day: dict[date, dict[str, Decimal]] = defaultdict(
-        lambda: dict.fromkeys(BUCKETS, ZERO)
-    )
-    for row in rows:
-        per_day[row["day"]][row["bucket"]] += row["value"] or ZERO
-    points = []
-    for day, values in per_day.items():
-        mix = tiermix.bucket_weights(values)
-        points.append(HistoryPoint(day, mix.total, mix.weights))
-    return points
 
 
 def largest_in_buckets(

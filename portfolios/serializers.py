@@ -208,5 +208,53 @@ class RebalanceSerializer(serializers.Serializer):
 
 class HistoryPointSerializer(serializers.Serializer):
     date = serializers.DateField()
-    value = Amount()
+    value = Amount(help_text="USD at the day's end, each holding at its last price.")
+    net_invested = Amount(help_text="USD: the sum of external flows to date.")
+    flow = Amount(help_text="USD brought in (+) or taken out (−) that day.")
     weights = WeightsSerializer(help_text="Percent per bucket that day.")
+    price_age = serializers.IntegerField(
+        help_text="Days since the oldest price used that day; 0 when all are fresh."
+    )
+    stale_holdings = serializers.IntegerField(
+        help_text="Holdings valued at a price older than the stale limit (7 days)."
+    )
+
+
+class PerformanceSerializer(serializers.Serializer):
+    start = serializers.DateField(
+        allow_null=True, help_text="First day of the range; null: no history yet."
+    )
+    end = serializers.DateField(
+        allow_null=True, help_text="Last day: at most the newest market day."
+    )
+    value_start = Amount(help_text="USD the range opens with (the day before start).")
+    value_end = Amount(help_text="USD at the end of the last day.")
+    net_invested = Amount(help_text="USD: external flows to the end of the range.")
+    net_flows = Amount(help_text="USD: external flows within the range.")
+    profit = Amount(help_text="value_end − value_start − net_flows, USD.")
+    twr = Amount(
+        allow_null=True,
+        help_text="Time-weighted return over the range, percent; flows never count.",
+    )
+    mwr = Amount(
+        allow_null=True,
+        help_text="Money-weighted return (XIRR), percent a year; null: no solution.",
+    )
+
+
+class ImportFileSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The CSV file.")
+
+
+class ImportResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField(help_text="Transactions recorded.")
+
+
+class ImportRowErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="File line (the header is line 1).")
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportErrorsSerializer(serializers.Serializer):
+    errors = ImportRowErrorSerializer(many=True)

@@ -282,7 +282,11 @@ class _UtcDayNumber(Func):
         return self.as_sql(
             compiler,
             connection,
-            template="CAST(julianday(%(expressions)s) - 2440587.5 AS INTEGER)",
+            # The stored text's date part: julianday() of the full time rounds
+            # to the millisecond, so 23:59:59.9999 would fall on the next day.
+            template=(
+                "CAST(julianday(substr(%(expressions)s, 1, 10)) - 2440587.5 AS INTEGER)"
+            ),
             **extra,
         )
 
@@ -336,13 +340,15 @@ def _opening(
     )
     assets = {}
     for asset_id, quantity, stable, price, cap, at, trade_price, trade_at in rows:
-        asset = _Asset(quantity=quantity, stable=stable)
+        # No snapshot yet, no cap: unranked, unless a stablecoin.
+        asset = _Asset(
+            quantity, stable, bucket=tiermix.bucket_for(Tier.UNRANKED, stable)
+        )
         if price is not None:
             asset.price, asset.priced_on, asset.from_market = price, _utc_day(at), True
             asset.bucket = tiermix.bucket_for(metrics.tier_for(cap), stable)
         elif trade_price is not None:
             asset.price, asset.priced_on = trade_price, _utc_day(trade_at)
-            asset.bucket = tiermix.bucket_for(Tier.UNRANKED, stable)
         assets[asset_id] = asset
     return assets
 
@@ -533,15 +539,10 @@ class Performance:
     mwr: Decimal | None  # percent a year
 
 
-def span(portfolio: Portfolio) -> tuple[date, date] | None:
-    """The first and last stored day, or None when there is no series yet."""
+def current_through(portfolio: Portfolio) -> date | None:
+    """The series' last day once it is up to date; None when it has no days."""
     ensure_current(portfolio)
-    bounds = PortfolioDay.objects.filter(portfolio=portfolio).aggregate(
-        first=Min("day"), last=Max("day")
-    )
-    if bounds["first"] is None:
-        return None
-    return bounds["first"], bounds["last"]
+    return portfolio.series_through
 
 
 def performance_between(

@@ -161,7 +161,15 @@ def record_transactions(*, portfolio: Portfolio, rows: list[dict[str, Any]]) -> 
     if errors:
         raise ValidationError(errors)
     Transaction.objects.bulk_create(entries, batch_size=1000)
-    rebuild_holdings(portfolio=portfolio, asset_ids={tx.asset_id for tx in entries})
+    positions = {tx.pk: position for position, tx in enumerate(entries, 1)}
+    try:
+        rebuild_holdings(portfolio=portfolio, asset_ids={tx.asset_id for tx in entries})
+    except Oversold as exc:
+        if exc.tx_pk not in positions:
+            raise
+        raise ValidationError(
+            {"quantity": [f"row {positions[exc.tx_pk]}: {exc.held}"]}
+        ) from exc
     if entries:
         series.refresh(portfolio, since=min(_day(tx.executed_at) for tx in entries))
     return len(entries)
@@ -293,17 +301,27 @@ def rebuild_holdings(
     ).delete()
 
 
+class Oversold(ValidationError):
+    """An outflow beyond what was held at its time, naming the refused entry."""
+
+    def __init__(self, message: Any, *, tx_pk: int, held: str) -> None:
+        super().__init__(message)
+        self.tx_pk = tx_pk
+        self.held = held  # "Only 2 BTC held on 2026-01-02 10:00."
+
+
 def _refuse(
     tx: Transaction, held: Decimal, *, changed: Transaction | None, deleting: bool
 ) -> None:
     symbol = tx.asset.symbol.upper()
     when = f"{tx.executed_at:%Y-%m-%d %H:%M}"
+    only = f"Only {held.normalize():f} {symbol} held on {when}."
     if changed is not None and tx.pk == changed.pk:
-        raise ValidationError(
-            {"quantity": f"Only {held.normalize():f} {symbol} held on {when}."}
-        )
+        raise Oversold({"quantity": only}, tx_pk=tx.pk, held=only)
     action = "Deleting this transaction" if deleting else "This change"
-    raise ValidationError(
+    raise Oversold(
         f"{action} would leave {held.normalize():f} {symbol} on {when}, less than the "
-        f"{tx.get_kind_display().lower()} of {tx.quantity.normalize():f} recorded then."
+        f"{tx.get_kind_display().lower()} of {tx.quantity.normalize():f} recorded then.",
+        tx_pk=tx.pk,
+        held=only,
     )

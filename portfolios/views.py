@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -16,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from capsite.accounts import signed_in
-from portfolios import analysis, imports, queries, services
+from portfolios import analysis, imports, queries, series, services
 from portfolios.forms import ImportForm, PortfolioForm, RebalanceForm, TransactionForm
 from portfolios.models import Portfolio, Transaction
 from portfolios.rebalancing import RebalanceMode
@@ -135,19 +136,17 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
     period = request.GET.get("range", "1y")
     if period not in HISTORY_RANGES:
         period = "1y"
-    end = queries.history_end(portfolio)
-    history, value_chart = [], None
+    history, chart, performance = [], None, None
+    end = series.current_through(portfolio)
     if end:
         days = HISTORY_RANGES[period]
-        start = end - timedelta(days=days) if days else None
-        history = queries.value_history(portfolio, start=start, end=end)
-        value_chart = charts.line_chart(
+        start = end - timedelta(days=days - 1) if days else None
+        history = series.history(portfolio, start=start, end=end)
+        performance = series.performance_between(portfolio, start=start, end=end)
+        chart = charts.history_chart(
             [
-                (
-                    datetime.combine(p.date, datetime.min.time()),
-                    p.value,
-                )
-                for p in history
+                (d.date, d.value, d.net_invested, d.price_age, d.stale_holdings > 0)
+                for d in history
             ]
         )
     context = {
@@ -170,7 +169,12 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "history": history,
         "history_last": history[-1] if history else None,
-        "value_chart": value_chart,
+        "history_chart": chart,
+        "performance": performance,
+        "carried_days": sum(1 for d in history if d.price_age),
+        "stale_days": sum(1 for d in history if d.stale_holdings),
+        "oldest_price": max((d.price_age for d in history), default=0),
+        "stale_limit": settings.CAPSITE_PRICE_STALE_DAYS,
         "period": period,
         "ranges": list(HISTORY_RANGES),
     }

@@ -113,3 +113,66 @@ def mix_bar(weights: Mapping[str, Decimal], labels: Mapping[str, str]) -> list[S
     return stacked_bar(
         [(key, labels[key], weight / 100) for key, weight in weights.items()]
     )
+
+
+@dataclass(frozen=True)
+class HistoryMarker:
+    x: float
+    y: float
+    when: date
+    value: Decimal
+    invested: Decimal
+    price_age: int
+
+
+@dataclass(frozen=True)
+class HistoryChart:
+    """A portfolio's value and net invested on one scale, carried days marked."""
+
+    value_points: str  # SVG polyline of the value
+    invested_points: str  # SVG polyline of net invested
+    markers: list[HistoryMarker]  # hover targets, on the value line
+    carried: list[float]  # x of the days valued with an earlier day's price
+    stale: list[float]  # x of the days with a price older than the stale limit
+    low: Decimal
+    high: Decimal
+    first: date
+    last: date
+    width: int = WIDTH
+    height: int = HEIGHT
+
+
+def history_chart(
+    days: Sequence[tuple[date, Decimal, Decimal, int, bool]],
+) -> HistoryChart | None:
+    """Scale (day, value, net invested, price age, stale) rows; None under 2 days."""
+    if len(days) < 2:
+        return None
+    low = min(min(value, invested) for _, value, invested, _, _ in days)
+    high = max(max(value, invested) for _, value, invested, _, _ in days)
+    span_x = float((days[-1][0] - days[0][0]).days) or 1.0
+    span_y = float(high - low) or 1.0
+
+    def x_of(day: date) -> float:
+        return round(PAD + (day - days[0][0]).days / span_x * (WIDTH - 2 * PAD), 1)
+
+    def y_of(value: Decimal) -> float:
+        return round(HEIGHT - PAD - float(value - low) / span_y * (HEIGHT - 2 * PAD), 1)
+
+    step = max(1, len(days) // MAX_MARKERS)
+    sampled = list(days[::step])
+    if sampled[-1] is not days[-1]:
+        sampled.append(days[-1])
+    return HistoryChart(
+        value_points=" ".join(f"{x_of(d)},{y_of(v)}" for d, v, _, _, _ in days),
+        invested_points=" ".join(f"{x_of(d)},{y_of(i)}" for d, _, i, _, _ in days),
+        markers=[
+            HistoryMarker(x_of(d), y_of(v), d, v, i, age) for d, v, i, age, _ in sampled
+        ],
+        carried=[x_of(d) for d, _, _, age, _ in days if age],
+        stale=[x_of(d) for d, _, _, _, stale in days if stale],
+        low=low,
+        high=high,
+        first=days[0][0],
+        last=days[-1][0],
+    )

@@ -483,37 +483,73 @@ def test_history_values_each_day_at_that_days_prices_and_tiers(
     response = api_client.get(url(with_history.pk, "history"))
 
     assert response.status_code == 200
-    assert response.json()["results"] == [
-        {
-            "date": "2026-04-02",
-            "value": "1000",
-            "weights": {
-                "large": "30",
-                "mid": "30",
-                "small": "30",
-                "stable": "10",
-                "unranked": "0",
-            },
-        },
-        {
-            "date": "2026-04-03",
-            "value": "1000",
-            "weights": {
-                "large": "60",
-                "mid": "30",
-                "small": "0",
-                "stable": "10",
-                "unranked": "0",
-            },
-        },
+    days = response.json()["results"]
+    # 1 April: no snapshot yet, each holding at its trade's price (midcoin's
+    # last trade, the sell at $12): 240 + 360 + 600 + 100. 3 April: smallcoin
+    # has no snapshot, so its 2 April price is carried (a day old).
+    assert [
+        (d["date"], d["value"], d["net_invested"], d["flow"], d["price_age"])
+        for d in days
+    ] == [
+        ("2026-04-01", "1300", "1161", "1161", 0),
+        ("2026-04-02", "1000", "1161", "0", 0),
+        ("2026-04-03", "1300", "1161", "0", 1),
     ]
+    assert days[1]["weights"] == {
+        "large": "30",
+        "mid": "30",
+        "small": "30",
+        "stable": "10",
+        "unranked": "0",
+    }
+    assert days[0]["weights"]["stable"] != "0"  # a stablecoin, snapshot or not
+    assert days[2]["weights"]["small"] != "0"  # kept, at its carried price
+
+
+def test_performance_over_the_history_and_a_range(api_client, with_history):
+    whole = api_client.get(url(with_history.pk, "performance")).json()
+    last_day = api_client.get(
+        url(with_history.pk, "performance"), {"start": "2026-04-03"}
+    ).json()
+
+    # 1161 put in, 1300 at the end; 1 → 2 April: 1000 ÷ 1300 − 1; then × 1.3.
+    assert whole["start"] == "2026-04-01"
+    assert whole["end"] == "2026-04-03"
+    assert (whole["value_start"], whole["value_end"]) == ("0", "1300")
+    assert (whole["net_invested"], whole["net_flows"], whole["profit"]) == (
+        "1161",
+        "1161",
+        "139",
+    )
+    assert whole["twr"] == "0"
+    assert last_day["value_start"] == "1000"
+    assert (last_day["net_flows"], last_day["profit"]) == ("0", "300")
+    assert last_day["twr"] == "30"
+    # 30 % in a day compounds past any yearly rate that means something.
+    assert last_day["mwr"] is None
+
+
+def test_performance_without_history_is_empty_not_an_error(api_client, mixed):
+    body = api_client.get(url(mixed.pk, "performance")).json()
+
+    assert body == {
+        "start": None,
+        "end": None,
+        "value_start": "0",
+        "value_end": "0",
+        "net_invested": "0",
+        "net_flows": "0",
+        "profit": "0",
+        "twr": None,
+        "mwr": None,
+    }
 
 
 @pytest.mark.parametrize(
     ("params", "dates"),
     [
         ({"start": "2026-04-03"}, ["2026-04-03"]),
-        ({"end": "2026-04-02"}, ["2026-04-02"]),
+        ({"end": "2026-04-02"}, ["2026-04-01", "2026-04-02"]),
         ({"start": "2026-04-04"}, []),
     ],
 )

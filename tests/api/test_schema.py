@@ -19,10 +19,12 @@ CONTRACT = {
     "/api/v1/portfolios/{id}/": {"get", "patch", "delete"},
     "/api/v1/portfolios/{id}/transactions/": {"get", "post"},
     "/api/v1/portfolios/{id}/transactions/{tid}/": {"get", "patch", "delete"},
+    "/api/v1/portfolios/{id}/transactions/import/": {"post"},
     "/api/v1/portfolios/{id}/holdings/": {"get"},
     "/api/v1/portfolios/{id}/allocation/": {"get"},
     "/api/v1/portfolios/{id}/rebalance/": {"get"},
     "/api/v1/portfolios/{id}/history/": {"get"},
+    "/api/v1/portfolios/{id}/performance/": {"get"},
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 

@@ -325,12 +325,8 @@ def test_import_whose_sell_exceeds_the_holding_saves_nothing(portfolio, coin):
     report = _import(portfolio, text)
 
     assert report.errors == [
-        RowError(
-            0,
-            "quantity",
-            "This change would leave 2 CN on 2026-01-03 09:00, less than the sell of "
-            "2.5 recorded then.",
-        )
+        # The header is line 1, GOOD line 2, the sell line 3.
+        RowError(3, "quantity", "Only 2 CN held on 2026-01-03 09:00.")
     ]
     assert report.created == 0
     assert not Transaction.objects.exists()

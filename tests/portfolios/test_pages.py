@@ -778,12 +778,38 @@ def test_detail_shows_risk_flags_with_their_reasons(client_logged_in, analysed):
 def test_detail_shows_the_history_chart(client_logged_in, analysed):
     html = client_logged_in.get(analysed.get_absolute_url()).content.decode()
 
-    assert 'aria-label="Value (USD) from 27 Apr 2026 to 29 Apr 2026"' in html
-    assert "<polyline" in html
+    assert 'aria-label="Value and net invested from 1 Apr 2026 to 29 Apr 2026"' in html
+    assert html.count("<polyline") == 2  # value, and net invested
     assert (
         "On 29 Apr 2026: $10,000 — large 60.0 % mid 20.0 % small 10.0 % "
-        "stable 10.0 %. Valued at each day's snapshot price and tier."
+        "stable 10.0 %. Each day values what was held at its end at that day's "
+        "last price and tier."
     ) in _text(html)
+
+
+def test_detail_headline_shows_profit_and_twr_not_the_value_change(
+    client_logged_in, analysed
+):
+    text = _text(client_logged_in.get(analysed.get_absolute_url()).content.decode())
+
+    # $7,900 put in on 1 April, worth $10,000 from 27 April: profit $2,100 and
+    # a TWR of 10,000 ÷ 7,900 − 1 = 26.58 %; the deposit itself is no return.
+    assert "Profit $2,100" in text
+    assert "Time-weighted return 26.58 %" in text
+    assert "Net invested $7,900" in text
+    assert "over the period" not in text
+
+
+def test_detail_marks_days_valued_at_carried_prices(client_logged_in, analysed):
+    html = client_logged_in.get(analysed.get_absolute_url()).content.decode()
+
+    # 2–26 April have no snapshot: the 1 April trade prices are carried, from
+    # 1 to 25 days old, older than 7 days from 9 April on.
+    assert (
+        "25 days in this range value a holding at an earlier day's price (up to "
+        "25 days old); on 18 of them a price is older than 7 days."
+    ) in _text(html)
+    assert html.count('class="tick stale"') == 18
 
 
 def test_detail_history_range_tabs_mark_the_current_one(client_logged_in, analysed):
@@ -1177,12 +1203,7 @@ def test_import_whose_sell_exceeds_the_holding_imports_nothing(
 
     assert response.status_code == 400
     assert _table(response.content.decode(), "report") == [
-        [
-            "—",
-            "quantity",
-            "This change would leave 3 CN on 2026-04-03 09:00, less than the sell "
-            "of 3.5 recorded then.",
-        ]
+        ["3", "quantity", "Only 3 CN held on 2026-04-03 09:00."]
     ]
     assert _state(portfolio) == before
 
@@ -1248,8 +1269,9 @@ def _fill(portfolio: Portfolio, holdings: int) -> None:
     )
 
 
-# session, user, portfolio, holdings, largest in empty buckets, history end, history.
-DETAIL_QUERIES = 7
+# session, user, portfolio, holdings, largest in empty buckets; the stored
+# history's days and its performance: one query each.
+DETAIL_QUERIES = 5
 
 
 @pytest.mark.parametrize("holdings", [10, 200])

@@ -405,7 +405,9 @@ def test_record_transactions_is_all_or_nothing_when_a_sell_exceeds_the_holding(
             rows=[_row(coin, BUY, "1", "10", 1), _row(coin, SELL, "2", "10", 2)],
         )
 
-    assert "less than the sell of 2" in exc.value.messages[0]
+    assert exc.value.message_dict == {
+        "quantity": ["row 2: Only 1 CN held on 2026-01-02 12:00."]
+    }
     assert not Transaction.objects.exists()
     assert not Holding.objects.exists()
 
