@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -590,6 +590,8 @@ def test_bad_history_dates_are_a_400_naming_them(
         ("allocation", {}),
         ("rebalance", {"mode": "buy_only", "cash": "50"}),
         ("history", {}),
+        ("performance", {}),
+        ("performance", {"start": "2026-04-02"}),
     ],
 )
 def test_analytics_run_the_same_queries_for_5_and_60_holdings(
@@ -607,9 +609,40 @@ def test_analytics_run_the_same_queries_for_5_and_60_holdings(
         assert response.json()["total_value"] == "120"
 
 
+@pytest.mark.parametrize(
+    ("view", "params"),
+    [("history", {}), ("performance", {}), ("performance", {"start": "2026-04-02"})],
+)
+def test_history_and_performance_cost_the_same_for_5_and_500_transactions(
+    api_client, portfolio, django_assert_num_queries, view, params
+):
+    _bulk_portfolio(portfolio, 5)
+    budget = queries_for(lambda: api_client.get(url(portfolio.pk, view), params))
+    asset = Asset.objects.get(slug="bulk-000")
+    services.record_transactions(
+        portfolio=portfolio,
+        rows=[
+            {
+                "asset": asset,
+                "kind": "buy",
+                "quantity": Decimal("1"),
+                "unit_price": Decimal("2"),
+                "fee": Decimal("0"),
+                "executed_at": datetime(2026, 4, 2, 12, tzinfo=UTC)
+                + timedelta(seconds=n),
+            }
+            for n in range(495)
+        ],
+    )
+
+    with django_assert_num_queries(budget):
+        response = api_client.get(url(portfolio.pk, view), params)
+    assert response.status_code == 200
+
+
 # Isolation and anonymous ----------------------------------------------------------
 
-VIEWS = ["holdings", "allocation", "rebalance", "history"]
+VIEWS = ["holdings", "allocation", "rebalance", "history", "performance"]
 
 
 @pytest.mark.parametrize("view", VIEWS)

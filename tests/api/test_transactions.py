@@ -224,6 +224,8 @@ def test_the_refusal_says_how_much_was_held(api_client, bought):
         ({"price": "-2"}, "price"),
         ({"fee": "-0.01"}, "fee"),
         ({"executed_at": "yesterday"}, "executed_at"),
+        ({"executed_at": "2030-01-01T00:00:00Z"}, "executed_at"),
+        ({"executed_at": "2001-01-01T00:00:00Z"}, "executed_at"),
         ({"note": "x" * 201}, "note"),
     ],
 )
@@ -520,3 +522,125 @@ def test_anonymous_requests_are_401_and_change_nothing(
     assert Transaction.objects.count() == 1
     bought.refresh_from_db()
     assert bought.quantity == Decimal(10)
+
+
+# Import: POST …/transactions/import/ ------------------------------------------
+
+HEADER = "executed_at,asset,kind,quantity,unit_price,fee,note\n"
+
+
+def importing(portfolio_id: int) -> str:
+    return f"{ledger(portfolio_id)}import/"
+
+
+def _csv(*rows: str) -> str:
+    return HEADER + "".join(f"{row}\n" for row in rows)
+
+
+def test_a_csv_body_imports_every_row(api_client, portfolio, coin):
+    text = _csv(
+        "2026-04-01T10:00:00+00:00,coin,buy,10,1.5,1,first",
+        "2026-04-03T10:00:00+00:00,coin,sell,6,3,0.5,",
+    )
+
+    response = api_client.post(importing(portfolio.pk), text, content_type="text/csv")
+
+    assert response.status_code == 201, response.content
+    assert response.json() == {"created": 2}
+    holding = Holding.objects.get(portfolio=portfolio, asset=coin)
+    assert holding.quantity == Decimal("4")
+
+
+def test_a_multipart_file_imports_too(api_client, portfolio, coin):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile(
+        "ledger.csv", _csv("2026-04-01T10:00:00+00:00,coin,buy,2,1,0,").encode()
+    )
+
+    response = api_client.post(
+        importing(portfolio.pk), {"file": upload}, format="multipart"
+    )
+
+    assert response.status_code == 201, response.content
+    assert Transaction.objects.get().quantity == Decimal("2")
+
+
+def test_every_bad_row_is_reported_with_its_line_and_nothing_is_imported(
+    api_client, portfolio, coin
+):
+    text = _csv(
+        "2026-04-01T10:00:00+00:00,coin,buy,10,1.5,1,",
+        "2026-04-02T10:00:00+00:00,nocoin,buy,1,1,0,",
+        "",
+        "2099-04-03T10:00:00+00:00,coin,buy,-1,1,0,",
+    )
+
+    response = api_client.post(importing(portfolio.pk), text, content_type="text/csv")
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert [(e["line"], e["field"]) for e in errors] == [
+        (3, "asset"),
+        (5, "executed_at"),  # line 4 is blank and skipped, yet counted
+        (5, "quantity"),
+    ]
+    assert "future" in errors[1]["message"]
+    assert not Transaction.objects.exists()
+
+
+def test_a_sell_beyond_the_holding_names_its_line(api_client, portfolio, coin):
+    text = _csv(
+        "2026-04-01T10:00:00+00:00,coin,buy,1,1,0,",
+        "2026-04-02T10:00:00+00:00,coin,sell,2,1,0,",
+    )
+
+    response = api_client.post(importing(portfolio.pk), text, content_type="text/csv")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "line": 3,
+            "field": "quantity",
+            "message": "Only 1 COIN held on 2026-04-02 10:00.",
+        }
+    ]
+    assert not Transaction.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("payload", "content_type", "reason"),
+    [
+        (b"\xff\xfe not utf-8", "text/csv", "not UTF-8"),
+        ({}, None, "multipart field"),
+    ],
+)
+def test_an_unreadable_upload_is_a_400_saying_why(
+    api_client, portfolio, payload, content_type, reason
+):
+    if content_type:
+        response = api_client.post(
+            importing(portfolio.pk), payload, content_type=content_type
+        )
+    else:
+        response = api_client.post(importing(portfolio.pk), payload, format="multipart")
+
+    assert response.status_code == 400
+    assert reason in str(response.json())
+
+
+def test_another_format_is_a_415(api_client, portfolio):
+    response = api_client.post(importing(portfolio.pk), {"a": 1}, format="json")
+
+    assert response.status_code == 415
+
+
+def test_importing_into_another_users_portfolio_is_a_404_and_imports_nothing(
+    api_client, theirs
+):
+    text = _csv("2026-04-01T10:00:00+00:00,coin,buy,1,1,0,")
+    assert_same_404(
+        api_client.post(importing(theirs.portfolio_id), text, content_type="text/csv"),
+        api_client.post(importing(MISSING_ID), text, content_type="text/csv"),
+    )
+    assert Transaction.objects.count() == 1

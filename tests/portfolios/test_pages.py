@@ -973,6 +973,12 @@ def test_transaction_create_and_add_another_comes_back_to_the_form(
             "Enter a valid date/time.",
             id="bad-time",
         ),
+        pytest.param(
+            {"executed_at": "2008-12-31T23:00"},
+            "executed_at",
+            "A transaction cannot be dated before 2009-01-03.",
+            id="before-bitcoin",
+        ),
     ],
 )
 def test_transaction_create_with_bad_input_is_400_and_records_nothing(
@@ -987,6 +993,24 @@ def test_transaction_create_with_bad_input_is_400_and_records_nothing(
 
     assert response.status_code == 400
     assert _field_error(response, field) == message
+    assert _state(portfolio) == before
+
+
+def test_a_future_transaction_is_refused_on_its_field(
+    client_logged_in, portfolio, buy, time_machine
+):
+    time_machine.move_to(datetime(2026, 4, 30, 12, tzinfo=UTC), tick=False)
+    before = _state(portfolio)
+
+    response = client_logged_in.post(
+        reverse("portfolios:transaction-create", args=[portfolio.pk]),
+        _tx_data(executed_at="2026-04-30T12:10"),
+    )
+
+    assert response.status_code == 400
+    assert _field_error(response, "executed_at") == (
+        "A transaction cannot be dated in the future (it is now 2026-04-30 12:00 UTC)."
+    )
     assert _state(portfolio) == before
 
 
