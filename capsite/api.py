@@ -56,6 +56,13 @@ class Pagination(PageNumberPagination):
     max_page_size = 250
 
 
+class SeriesPagination(Pagination):
+    """Daily series: a chart wants every day, so a page may hold 15 years of them."""
+
+    page_size = 366
+    max_page_size = 5500
+
+
 class CountedPagination(Pagination):
     """Page numbers over a list whose size the view already knows.
 

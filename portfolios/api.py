@@ -8,6 +8,7 @@ portfolios.services, the same code the pages use.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +29,8 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from capsite.accounts import signed_in
-from portfolios import analysis, imports, series, services
+from capsite.api import SeriesPagination
+from portfolios import analysis, imports, reads, series, services
 from portfolios.models import Portfolio, PortfolioQuerySet, Transaction
 from portfolios.serializers import (
     AllocationSerializer,
@@ -116,39 +118,41 @@ class PortfolioViewSet(
     def perform_destroy(self, instance: Portfolio) -> None:
         services.delete_portfolio(portfolio=instance)
 
-    def _analysis(self) -> analysis.Analysis:
-        portfolio = get_object_or_404(
-            _owned_portfolios(self.request), pk=self.kwargs["pk"]
-        )
+    def _portfolio(self) -> Portfolio:
+        return get_object_or_404(_owned_portfolios(self.request), pk=self.kwargs["pk"])
+
+    @staticmethod
+    def _analysis(portfolio: Portfolio) -> analysis.Analysis:
         return analysis.analyse(portfolio, today=timezone.now().date())
+
+    # Each read below is cached under its portfolio's and the market's versions
+    # (portfolios.reads): a write moves them, so nothing stale is ever served.
 
     @extend_schema(responses=HoldingSerializer(many=True))
     @action(detail=True)
     def holdings(self, request: Request, pk: int) -> Response:
         """Open positions valued at current prices, largest first."""
-        rows = self._analysis().holdings.rows
+        portfolio = self._portfolio()
+        rows = reads.cached(
+            portfolio,
+            "holdings",
+            lambda: (
+                HoldingSerializer(
+                    self._analysis(portfolio).holdings.rows, many=True
+                ).data
+            ),
+        )
         page = self.paginate_queryset(rows)
-        return self.get_paginated_response(HoldingSerializer(page, many=True).data)
+        return self.get_paginated_response(page)
 
     @extend_schema(responses=AllocationSerializer)
     @action(detail=True)
     def allocation(self, request: Request, pk: int) -> Response:
         """Tier mix against the target, diversification and risk flags."""
-        result = self._analysis()
-        div = result.diversification
-        data = {
-            "total_value": result.mix.total,
-            "buckets": [vars(d) for d in result.drift],
-            "diversification": {
-                "score": div.score,
-                "effective_tiers": div.effective_tiers,
-                "hhi": div.hhi,
-                "effective_holdings": div.effective_holdings,
-                "largest_weight": div.largest_weight,
-            },
-            "flags": [vars(f) for f in result.flags],
-        }
-        return Response(AllocationSerializer(data).data)
+        portfolio = self._portfolio()
+        return Response(
+            reads.cached(portfolio, "allocation", lambda: _allocation(portfolio))
+        )
 
     @extend_schema(parameters=[RebalanceQuerySerializer], responses=RebalanceSerializer)
     @action(detail=True)
@@ -156,32 +160,44 @@ class PortfolioViewSet(
         """The USD to move per bucket and per holding: full, or buy-only with cash."""
         params = RebalanceQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        plan = analysis.rebalance(self._analysis(), **params.validated_data)
-        data = {
-            "mode": plan.mode,
-            "cash": plan.cash,
-            "buckets": [{"bucket": b, "amount": plan.amounts[b]} for b in BUCKETS],
-            "trades": [vars(t) for t in plan.trades],
-            "resulting_weights": plan.resulting_weights,
-        }
-        return Response(RebalanceSerializer(data).data)
+        portfolio = self._portfolio()
+        mode, cash = params.validated_data["mode"], params.validated_data["cash"]
+        return Response(
+            reads.cached(
+                portfolio,
+                f"rebalance:{mode}:{cash}",
+                lambda: _rebalance(portfolio, mode=mode, cash=cash),
+            )
+        )
 
     @extend_schema(
         parameters=[HistoryQuerySerializer], responses=HistoryPointSerializer(many=True)
     )
-    @action(detail=True)
+    @action(detail=True, pagination_class=SeriesPagination)
     def history(self, request: Request, pk: int) -> Response:
         """Value, net invested and bucket weights per UTC day, oldest first.
 
         From the first transaction to the newest market data; a day without a
         snapshot of a holding carries its last price forward (``price_age``).
         """
-        portfolio = get_object_or_404(_owned_portfolios(request), pk=pk)
+        portfolio = self._portfolio()
         params = HistoryQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        days = series.history(portfolio, **params.validated_data)
+        start, end = (
+            params.validated_data.get("start"),
+            params.validated_data.get("end"),
+        )
+        days = reads.cached(
+            portfolio,
+            f"history:{start}:{end}",
+            lambda: (
+                HistoryPointSerializer(
+                    series.history(portfolio, start=start, end=end), many=True
+                ).data
+            ),
+        )
         page = self.paginate_queryset(days)
-        return self.get_paginated_response(HistoryPointSerializer(page, many=True).data)
+        return self.get_paginated_response(page)
 
     @extend_schema(parameters=[HistoryQuerySerializer], responses=PerformanceSerializer)
     @action(detail=True)
@@ -191,25 +207,72 @@ class PortfolioViewSet(
         Without ``start`` and ``end``: the whole history. Deposits are never
         counted as returns: the TWR chains daily returns net of each day's flow.
         """
-        portfolio = get_object_or_404(_owned_portfolios(request), pk=pk)
+        portfolio = self._portfolio()
         params = HistoryQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        result = series.performance_between(portfolio, **params.validated_data)
-        if result is None:
-            zero = Decimal(0)
-            data: dict[str, Any] = {
-                "start": None,
-                "end": None,
-                **dict.fromkeys(
-                    ("value_start", "value_end", "net_invested", "net_flows", "profit"),
-                    zero,
-                ),
-                "twr": None,
-                "mwr": None,
-            }
-        else:
-            data = vars(result)
-        return Response(PerformanceSerializer(data).data)
+        start, end = (
+            params.validated_data.get("start"),
+            params.validated_data.get("end"),
+        )
+        return Response(
+            reads.cached(
+                portfolio,
+                f"performance:{start}:{end}",
+                lambda: _performance(portfolio, start=start, end=end),
+            )
+        )
+
+
+def _allocation(portfolio: Portfolio) -> dict[str, Any]:
+    result = analysis.analyse(portfolio, today=timezone.now().date())
+    div = result.diversification
+    data = {
+        "total_value": result.mix.total,
+        "buckets": [vars(d) for d in result.drift],
+        "diversification": {
+            "score": div.score,
+            "effective_tiers": div.effective_tiers,
+            "hhi": div.hhi,
+            "effective_holdings": div.effective_holdings,
+            "largest_weight": div.largest_weight,
+        },
+        "flags": [vars(f) for f in result.flags],
+    }
+    return dict(AllocationSerializer(data).data)
+
+
+def _rebalance(portfolio: Portfolio, *, mode: str, cash: Decimal) -> dict[str, Any]:
+    result = analysis.analyse(portfolio, today=timezone.now().date())
+    plan = analysis.rebalance(result, mode=mode, cash=cash)
+    data = {
+        "mode": plan.mode,
+        "cash": plan.cash,
+        "buckets": [{"bucket": b, "amount": plan.amounts[b]} for b in BUCKETS],
+        "trades": [vars(t) for t in plan.trades],
+        "resulting_weights": plan.resulting_weights,
+    }
+    return dict(RebalanceSerializer(data).data)
+
+
+def _performance(
+    portfolio: Portfolio, *, start: date | None, end: date | None
+) -> dict[str, Any]:
+    result = series.performance_between(portfolio, start=start, end=end)
+    if result is None:
+        zero = Decimal(0)
+        data: dict[str, Any] = {
+            "start": None,
+            "end": None,
+            **dict.fromkeys(
+                ("value_start", "value_end", "net_invested", "net_flows", "profit"),
+                zero,
+            ),
+            "twr": None,
+            "mwr": None,
+        }
+    else:
+        data = vars(result)
+    return dict(PerformanceSerializer(data).data)
 
 
 # A ledger of imports.MAX_ROWS rows fits well within this.

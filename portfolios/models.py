@@ -71,6 +71,9 @@ class Portfolio(models.Model):
     # from series_from on it waits to be recomputed (portfolios.series).
     series_through = models.DateField(null=True, blank=True, editable=False)
     series_from = models.DateField(null=True, blank=True, editable=False)
+    # Moves with every ledger write and series recomputation: reads are cached
+    # under it (portfolios.reads).
+    version = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = PortfolioQuerySet.as_manager()
 

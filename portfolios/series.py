@@ -29,7 +29,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Func, IntegerField, Max, Min, OuterRef, Q, Subquery
+from django.db.models import F, Func, IntegerField, Max, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Least
 
 from portfolios import performance
@@ -162,9 +162,10 @@ def _write(
         )
         through = end
     Portfolio.objects.filter(pk=portfolio.pk).update(
-        series_through=through, series_from=None
+        series_through=through, series_from=None, version=F("version") + 1
     )
     portfolio.series_through, portfolio.series_from = through, None
+    portfolio.version += 1
 
 
 def ensure_current(portfolio: Portfolio) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 from datetime import timedelta
 from decimal import Decimal
 
@@ -17,10 +18,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from capsite.accounts import signed_in
-from portfolios import analysis, imports, queries, series, services
+from portfolios import analysis, imports, queries, reads, series, services
 from portfolios.forms import ImportForm, PortfolioForm, RebalanceForm, TransactionForm
 from portfolios.models import Portfolio, Transaction
-from portfolios.rebalancing import RebalanceMode
+from portfolios.rebalancing import RebalanceMode, RebalancePlan
 from valuations import charts
 from valuations.choices import Bucket
 from valuations.models import Asset
@@ -112,68 +113,99 @@ def portfolio_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """Holdings, tier mix, diversification, drift, rebalancing plan, risks, history."""
+    """Holdings, tier mix, diversification, drift, rebalancing plan, risks, history.
+
+    The page's content is cached under the portfolio's and the market's
+    versions and the address (portfolios.reads); every figure below is a
+    function the template calls only when its cached copy is missing.
+    """
     portfolio = _owned(request, pk)
+    detail_key = reads.read_key(portfolio, request.get_full_path())
     today = timezone.now().date()
-    result = analysis.analyse(portfolio, today=today)
-
     form = RebalanceForm(request.GET or None)
-    plan, status = None, 200
-    if result.holdings.rows or request.GET.get("cash"):
-        mode, cash = RebalanceMode.FULL, Decimal(0)
-        if form.is_bound:
-            if form.is_valid():
-                mode = form.cleaned_data["mode"] or mode
-                cash = form.cleaned_data["cash"] or cash
-            else:
-                status = 400
-        try:
-            plan = analysis.rebalance(result, mode=mode, cash=cash)
-        except ValidationError as err:
-            form.add_error(None, err)
-            status = 400
-
     period = request.GET.get("range", "1y")
     if period not in HISTORY_RANGES:
         period = "1y"
-    history, chart, performance = [], None, None
-    end = series.current_through(portfolio)
-    if end:
+
+    @functools.cache
+    def result() -> analysis.Analysis:
+        return analysis.analyse(portfolio, today=today)
+
+    @functools.cache
+    def plan() -> RebalancePlan | None:
+        if not (result().holdings.rows or request.GET.get("cash")):
+            return None
+        mode, cash = RebalanceMode.FULL, Decimal(0)
+        if form.is_bound and form.is_valid():
+            mode = form.cleaned_data["mode"] or mode
+            cash = form.cleaned_data["cash"] or cash
+        try:
+            return analysis.rebalance(result(), mode=mode, cash=cash)
+        except ValidationError as err:
+            form.add_error(None, err)
+            return None
+
+    status = 200
+    if form.is_bound:
+        plan()  # its errors decide the status, so the plan is made now
+        status = 400 if form.errors else 200
+
+    @functools.cache
+    def history() -> list[series.Day]:
+        end = series.current_through(portfolio)
+        if end is None:
+            return []
         days = HISTORY_RANGES[period]
         start = end - timedelta(days=days - 1) if days else None
-        history = series.history(portfolio, start=start, end=end)
-        performance = series.performance_between(portfolio, start=start, end=end)
-        chart = charts.history_chart(
+        return series.history(portfolio, start=start, end=end)
+
+    @functools.cache
+    def performance() -> series.Performance | None:
+        days = history()
+        if not days:
+            return None
+        return series.performance_between(
+            portfolio, start=days[0].date, end=days[-1].date
+        )
+
+    def history_chart() -> charts.HistoryChart | None:
+        return charts.history_chart(
             [
                 (d.date, d.value, d.net_invested, d.price_age, d.stale_holdings > 0)
-                for d in history
+                for d in history()
             ]
         )
-    context = {
-        "portfolio": portfolio,
-        "a": result,
-        "mix_bar": charts.mix_bar(result.mix.weights, BUCKET_LABELS),
-        "target_bar": charts.mix_bar(result.target.weights(), BUCKET_LABELS),
-        "bucket_labels": BUCKET_LABELS,
-        "plan": plan,
-        "plan_rows": [
+
+    def plan_rows() -> list[dict[str, object]]:
+        made = plan()
+        if made is None:
+            return []
+        return [
             {
                 "bucket": b,
-                "amount": plan.amounts[b],
-                "weight": plan.resulting_weights[b],
+                "amount": made.amounts[b],
+                "weight": made.resulting_weights[b],
             }
             for b in BUCKETS
         ]
-        if plan
-        else [],
+
+    context = {
+        "portfolio": portfolio,
+        "detail_key": detail_key,
+        "a": result,
+        "mix_bar": lambda: charts.mix_bar(result().mix.weights, BUCKET_LABELS),
+        "target_bar": lambda: charts.mix_bar(result().target.weights(), BUCKET_LABELS),
+        "bucket_labels": BUCKET_LABELS,
+        "plan": plan,
+        "plan_rows": plan_rows,
         "form": form,
         "history": history,
-        "history_last": history[-1] if history else None,
-        "history_chart": chart,
+        "history_last": lambda: history()[-1] if history() else None,
+        "history_chart": history_chart,
         "performance": performance,
-        "carried_days": sum(1 for d in history if d.price_age),
-        "stale_days": sum(1 for d in history if d.stale_holdings),
-        "oldest_price": max((d.price_age for d in history), default=0),
+        "carried_days": lambda: sum(1 for d in history() if d.price_age),
+        "stale_days": lambda: sum(1 for d in history() if d.stale_holdings),
+        "oldest_price": lambda: max((d.price_age for d in history()), default=0),
         "stale_limit": settings.CAPSITE_PRICE_STALE_DAYS,
         "period": period,
         "ranges": list(HISTORY_RANGES),

@@ -660,3 +660,27 @@ def test_anonymous_analytics_are_401(anon_client, mixed, view):
 
     assert response.status_code == 401
     assert "detail" in response.json()
+
+
+def test_a_cached_read_follows_every_write(api_client, mixed, coins):
+    before = api_client.get(url(mixed.pk, "allocation")).json()["total_value"]
+    api_client.post(
+        f"/api/v1/portfolios/{mixed.pk}/transactions/",
+        {
+            "asset": "usd-coin",
+            "kind": "buy",
+            "quantity": "100",
+            "price": "1",
+            "executed_at": "2026-04-02T00:00:00Z",
+        },
+        format="json",
+    )
+    after_ledger = api_client.get(url(mixed.pk, "allocation")).json()["total_value"]
+    bigcoin = coins["bigcoin"]
+    bigcoin.price = Decimal("200")
+    bigcoin.save()
+    refresh_market_state(asset_ids=[bigcoin.pk])  # as every market write does
+    after_market = api_client.get(url(mixed.pk, "allocation")).json()["total_value"]
+
+    # $1,000, then $100 more of USDC, then bigcoin's 3 units worth $300 more.
+    assert (before, after_ledger, after_market) == ("1000", "1100", "1400")

@@ -1293,9 +1293,10 @@ def _fill(portfolio: Portfolio, holdings: int) -> None:
     )
 
 
-# session, user, portfolio, holdings, largest in empty buckets; the stored
-# history's days and its performance: one query each.
-DETAIL_QUERIES = 5
+# session, user, portfolio, market version, holdings, largest in empty buckets
+# (no history here: no snapshots). Served again from the cache: the first four.
+DETAIL_QUERIES = 6
+DETAIL_QUERIES_CACHED = 4
 
 
 @pytest.mark.parametrize("holdings", [10, 200])
@@ -1306,9 +1307,25 @@ def test_detail_page_query_budget_does_not_grow_with_holdings(
 
     with django_assert_num_queries(DETAIL_QUERIES):
         response = client_logged_in.get(portfolio.get_absolute_url())
+    with django_assert_num_queries(DETAIL_QUERIES_CACHED):
+        again = client_logged_in.get(portfolio.get_absolute_url())
 
-    assert response.status_code == 200
+    assert response.status_code == again.status_code == 200
     assert f"{holdings} holdings" in response.content.decode()
+    # The page head carries a per-request nonce; the content is the same.
+    assert again.content.split(b"<main")[1] == response.content.split(b"<main")[1]
+
+
+def test_detail_page_shows_a_write_at_once_despite_its_cache(
+    client_logged_in, portfolio
+):
+    _fill(portfolio, 3)
+    client_logged_in.get(portfolio.get_absolute_url())
+    _fill(portfolio, 1)
+
+    html = client_logged_in.get(portfolio.get_absolute_url()).content.decode()
+
+    assert "4 holdings" in html
 
 
 # session, user, portfolios, bucket values.
