@@ -186,8 +186,8 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
         )
         for name, messages in fields.items():
             for message in messages:
-                row, reason = _row_of(message)
-                line = lines[row - 1] if row else 0
+                position, reason = _row_of(message)
+                line = lines[position - 1] if position else 0
                 report.errors.append(RowError(line, name, reason))
     return report
 

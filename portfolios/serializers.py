@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 from capsite.api import Amount
@@ -256,5 +257,7 @@ class ImportRowErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class ImportErrorsSerializer(serializers.Serializer):
-    errors = ImportRowErrorSerializer(many=True)
+# Schema only: a serializer field cannot be called "errors" (Serializer.errors).
+ImportErrorsSerializer = inline_serializer(
+    "ImportErrors", {"errors": ImportRowErrorSerializer(many=True)}
+)

@@ -108,18 +108,15 @@ def revaluing(
         .values_list("day", flat=True)
         .first()
     )
-    current = (
-        row["series_from"] is None
-        and end is not None
+    before = None
+    if (
+        end is not None
+        and row["series_from"] is None
         and row["series_through"] == end
         and first is not None
         and first <= since <= end
-    )
-    before = (
-        _parts(portfolio, start=since, end=end, asset_ids=asset_ids)
-        if current
-        else None
-    )
+    ):
+        before = _parts(portfolio, start=since, end=end, asset_ids=asset_ids)
     yield
     if before is None or end is None:
         refresh(portfolio, since=since)
@@ -134,8 +131,8 @@ def revaluing(
 
 
 def _series_row(portfolio: Portfolio) -> dict[str, Any]:
-    return Portfolio.objects.values("series_from", "series_through").get(
-        pk=portfolio.pk
+    return dict(
+        Portfolio.objects.values("series_from", "series_through").get(pk=portfolio.pk)
     )
 
 
@@ -381,14 +378,14 @@ def _parts(
     if asset_ids is not None:
         ledger = ledger.filter(asset_id__in=asset_ids)
     trades: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-    for asset_id, kind, quantity, unit_price, fee, day in (
+    for asset_id, kind, quantity, unit_price, fee, traded_on in (
         ledger.annotate(day=_UtcDayNumber("executed_at"))
         .order_by("executed_at", "pk")
         .values_list("asset_id", "kind", "quantity", "unit_price", "fee", "day")
     ):
         # The holding is the ledger's end: take back what was traded from start.
         assets[asset_id].quantity -= _signed(kind, quantity)
-        trades[day].append((asset_id, kind, quantity, unit_price, fee))
+        trades[traded_on].append((asset_id, kind, quantity, unit_price, fee))
     prices: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for row in (
         snapshots.annotate(day=_UtcDayNumber("taken_at"), tier=metrics.tier_case())

@@ -293,7 +293,9 @@ class CategoryAdmin(RefreshesMarketState):
     def history_assets(self, objects: list[Model]) -> list[int]:
         # A stablecoin category moves its assets into the stable bucket.
         return list(
-            Asset.objects.filter(categories__in=objects).values_list("pk", flat=True)
+            Asset.objects.filter(
+                categories__in=[obj.pk for obj in objects]
+            ).values_list("pk", flat=True)
         )
 
     @admin.display(description="assets", ordering="asset_count")
