@@ -280,7 +280,7 @@ def _reads(
     }
 
 
-def _writes(ids: dict[int, int], token: str, prices: dict[int, list[Decimal]]):
+def _writes(ids: dict[int, int], token: str, session: str):
     """Append one transaction, and edit one dated three years back, one at a time."""
     from portfolios.models import Transaction
 
@@ -315,7 +315,23 @@ def _writes(ids: dict[int, int], token: str, prices: dict[int, list[Decimal]]):
         started = time.perf_counter()
         _request("PATCH", f"{ledger}{old.pk}/", token, body, "application/json")
         edits.append((time.perf_counter() - started) * 1000)
-    return appends, edits, old.executed_at.date()
+    # The first read after a write misses the cache: time each read then.
+    misses: dict[str, list[float]] = {label: [] for label in _paths(pk)}
+    for n in range(5):
+        for label, path in _paths(pk).items():
+            body = json.dumps({"note": f"bench {n} {label}"}).encode()
+            _request("PATCH", f"{ledger}{old.pk}/", token, body, "application/json")
+            started = time.perf_counter()
+            _get(path, token, session)
+            misses[label].append((time.perf_counter() - started) * 1000)
+    return appends, edits, old.executed_at.date(), misses
+
+
+def _get(path: str, token: str, session: str) -> None:
+    headers = {"Authorization": f"Token {token}", "Cookie": f"sessionid={session}"}
+    request = urllib.request.Request(BASE + path, headers=headers)
+    with urllib.request.urlopen(request, timeout=300) as response:
+        response.read()
 
 
 def _print(table: dict[str, dict[str, float]]) -> None:
@@ -368,7 +384,7 @@ def main() -> None:
     try:
         ids = _portfolios(token, prices)
         table = _reads(ids, token, session, args)
-        appends, edits, day = _writes(ids, token, prices)
+        appends, edits, day, misses = _writes(ids, token, session)
     finally:
         server.terminate()
         server.wait()
@@ -383,6 +399,9 @@ def main() -> None:
         f"{statistics.median(edits):.1f} ms, max {max(edits):.1f} ms "
         f"({len(edits)} requests)"
     )
+    print(f"\nfirst read after a write (a cache miss) at {max(SIZES):,}, median of 5")
+    for label, times in misses.items():
+        print(f"{label:34} {statistics.median(times):7.1f} ms")
     if scratch:
         scratch.unlink(missing_ok=True)
 

@@ -12,7 +12,7 @@ from django.utils.functional import Promise
 from rest_framework.renderers import BaseRenderer
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     """What orjson cannot encode itself, encoded as DRF's JSONEncoder does."""
     if isinstance(value, Decimal):
         return str(value)
@@ -48,4 +48,4 @@ class ORJSONRenderer(BaseRenderer):
     ) -> bytes:
         if data is None:
             return b""
-        return orjson.dumps(data, default=_json_default)
+        return orjson.dumps(data, default=json_default)
