@@ -119,7 +119,8 @@ class PortfolioViewSet(
         services.delete_portfolio(portfolio=instance)
 
     def _portfolio(self) -> Portfolio:
-        return get_object_or_404(_owned_portfolios(self.request), pk=self.kwargs["pk"])
+        portfolios = reads.with_market_state(_owned_portfolios(self.request))
+        return get_object_or_404(portfolios, pk=self.kwargs["pk"])
 
     @staticmethod
     def _analysis(portfolio: Portfolio) -> analysis.Analysis:

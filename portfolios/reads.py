@@ -15,22 +15,48 @@ from typing import Any, TypeVar
 
 import orjson
 from django.core.cache import cache
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
 from capsite.renderers import json_default
 from portfolios import series
 from portfolios.models import Portfolio
-from valuations.state import current_state, version_of
+from valuations.models import MarketState
+from valuations.state import STATE_PK, current_state, version_of
 
 T = TypeVar("T")
 TIMEOUT = 3600
+
+
+# The market state's fields a key needs (valuations.state.version_of).
+_MARKET_FIELDS = ("version", "changed_at", "modified_at", "as_of", "stale_turns")
+
+
+def with_market_state(portfolios: QuerySet[Portfolio]) -> QuerySet[Portfolio]:
+    """Read the market state with the portfolio: one query where there were two."""
+    state = MarketState.objects.filter(pk=STATE_PK)
+    return portfolios.annotate(
+        **{
+            f"market_{name}": Subquery(state.values(name)[:1])
+            for name in _MARKET_FIELDS
+        }
+    )
+
+
+def _market_state(portfolio: Portfolio) -> MarketState:
+    if not hasattr(portfolio, "market_version"):
+        return current_state()
+    fields = {name: getattr(portfolio, f"market_{name}") for name in _MARKET_FIELDS}
+    fields["version"] = fields["version"] or 0
+    fields["stale_turns"] = fields["stale_turns"] or []
+    return MarketState(pk=STATE_PK, **fields)
 
 
 def read_key(portfolio: Portfolio, what: str) -> str:
     """The cache key of one read (``what``: the view and its parameters)."""
     series.ensure_current(portfolio)  # a recomputation moves the version
     now = timezone.now()
-    market = version_of(current_state(), now).tag
+    market = version_of(_market_state(portfolio), now).tag
     edited = portfolio.updated.timestamp() if portfolio.updated else 0
     # Hashed: an address may be long or hold anything a client sends.
     digest = hashlib.sha256(what.encode()).hexdigest()[:32]

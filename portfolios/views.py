@@ -119,7 +119,9 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
     versions and the address (portfolios.reads); every figure below is a
     function the template calls only when its cached copy is missing.
     """
-    portfolio = _owned(request, pk)
+    portfolio = get_object_or_404(
+        reads.with_market_state(Portfolio.objects.owned_by(request.user)), pk=pk
+    )
     detail_key = reads.read_key(portfolio, request.get_full_path())
     today = timezone.now().date()
     form = RebalanceForm(request.GET or None)

@@ -684,3 +684,18 @@ def test_a_cached_read_follows_every_write(api_client, mixed, coins):
 
     # $1,000, then $100 more of USDC, then bigcoin's 3 units worth $300 more.
     assert (before, after_ledger, after_market) == ("1000", "1100", "1400")
+
+
+@pytest.mark.parametrize(
+    "view", ["holdings", "allocation", "rebalance", "history", "performance"]
+)
+def test_a_repeated_read_is_one_query_for_the_portfolio_and_the_market(
+    api_client, with_history, django_assert_num_queries, view
+):
+    first = api_client.get(url(with_history.pk, view))
+
+    with django_assert_num_queries(1):
+        again = api_client.get(url(with_history.pk, view))
+
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()

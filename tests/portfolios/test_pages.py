@@ -1293,10 +1293,10 @@ def _fill(portfolio: Portfolio, holdings: int) -> None:
     )
 
 
-# session, user, portfolio, market version, holdings, largest in empty buckets
-# (no history here: no snapshots). Served again from the cache: the first four.
-DETAIL_QUERIES = 6
-DETAIL_QUERIES_CACHED = 4
+# session, user, portfolio with the market version, holdings, largest in empty
+# buckets (no history here: no snapshots). From the cache: the first three.
+DETAIL_QUERIES = 5
+DETAIL_QUERIES_CACHED = 3
 
 
 @pytest.mark.parametrize("holdings", [10, 200])
