@@ -55,6 +55,7 @@ bench: install
 	$(BIN)/python bench/portfolio_page.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/imports.py
+	$(BIN)/python bench/portfolio_http.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

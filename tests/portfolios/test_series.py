@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 
 from portfolios import series, services
 from portfolios.models import Portfolio, PortfolioDay, Transaction
-from tests.factories import AssetFactory, CategoryFactory, MarketSnapshotFactory
+from tests.factories import (
+    AssetFactory,
+    CategoryFactory,
+    MarketSnapshotFactory,
+    TransactionFactory,
+)
 from valuations.models import Asset, MarketSnapshot
 
 D = Decimal
@@ -57,7 +62,8 @@ def _snapshot(asset: Asset, day: int, price: str, hour: int = 12, **kwargs):
 
 
 def _record(portfolio, asset, kind, quantity, price, at, fee="0") -> Transaction:
-    return services.record_transaction(
+    # Through the ledger service, as TransactionFactory records.
+    return TransactionFactory(
         portfolio=portfolio,
         asset=asset,
         kind=kind,
