@@ -219,6 +219,9 @@ CAPSITE_TIER_MID_MIN = envdecimal("CAPSITE_TIER_MID_MIN", "1000000000")
 # Volume ÷ market cap liquidity bands.
 CAPSITE_LIQUIDITY_HIGH_ABOVE = envdecimal("CAPSITE_LIQUIDITY_HIGH_ABOVE", "1.0")
 CAPSITE_LIQUIDITY_LOW_BELOW = envdecimal("CAPSITE_LIQUIDITY_LOW_BELOW", "0.1")
+# The thin-market warning (PRODUCT.md): below either, a market cap is unreliable.
+CAPSITE_THIN_MIN_VOLUME = envdecimal("CAPSITE_THIN_MIN_VOLUME", "100000")
+CAPSITE_THIN_MIN_TURNOVER = envdecimal("CAPSITE_THIN_MIN_TURNOVER", "0.002")
 # Market data older than this many seconds is flagged as stale on pages and in the API.
 CAPSITE_STALE_AFTER = int(os.environ.get("CAPSITE_STALE_AFTER", "3600"))
 # Seconds a transaction may lie ahead of the server clock (a phone's clock skew).

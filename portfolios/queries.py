@@ -50,6 +50,7 @@ class HoldingRow:
     unrealized_pnl: Decimal | None
     realized_pnl: Decimal
     figures: metrics.AssetFigures
+    volume_24h: Decimal | None
     next_unlock_date: date | None
     next_unlock_amount: Decimal | None
 
@@ -110,6 +111,7 @@ def holdings(portfolio: Portfolio, *, today: date) -> Holdings:
                 else None,
                 realized_pnl=record.realized_pnl,
                 figures=figures,
+                volume_24h=asset.volume_24h,
                 next_unlock_date=record.unlock_date,
                 next_unlock_amount=record.unlock_amount,
             )

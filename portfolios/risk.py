@@ -15,13 +15,13 @@ from django.conf import settings
 from django.db.models import TextChoices
 
 from portfolios.wording import in_days, plain_number
-from valuations.choices import Liquidity
+from valuations import metrics
 
 HUNDRED = Decimal(100)
 
 
 class RiskCode(TextChoices):
-    LOW_LIQUIDITY = "low_liquidity", "Low liquidity"
+    THIN_MARKET = "thin_market", "Thin market"
     HIGH_DILUTION = "high_dilution", "High dilution"
     UNLOCK_SOON = "unlock_soon", "Unlock soon"
     CONCENTRATION = "concentration", "Concentration"
@@ -34,7 +34,8 @@ class RiskInput:
     asset: str
     name: str
     weight: Decimal
-    liquidity: str | None = None
+    volume_24h: Decimal | None = None
+    market_cap: Decimal | None = None
     dilution_ratio: Decimal | None = None
     next_unlock_date: date | None = None
     next_unlock_amount: Decimal | None = None
@@ -50,8 +51,8 @@ class RiskFlag:
 def risk_flags(holdings: Iterable[RiskInput], today: date) -> list[RiskFlag]:
     """Return the risk flags of each holding, in input order, with a reason each.
 
-    PRODUCT.md, Portfolios: risk flags. ``low_liquidity``: the liquidity band is
-    low, so the market cap is unreliable. ``high_dilution``: dilution ratio above
+    PRODUCT.md, Portfolios: risk flags. ``thin_market``: the asset trades too
+    thinly for its market cap to be trusted (metrics.is_thin_market). ``high_dilution``: dilution ratio above
     CAPSITE_RISK_DILUTION_ABOVE (default 2). ``unlock_soon``: the next unlock falls
     from today to CAPSITE_RISK_UNLOCK_DAYS (default 30) days ahead, both included.
     ``concentration``: weight above CAPSITE_RISK_CONCENTRATION_ABOVE percent
@@ -61,18 +62,16 @@ def risk_flags(holdings: Iterable[RiskInput], today: date) -> list[RiskFlag]:
     dilution_above: Decimal = settings.CAPSITE_RISK_DILUTION_ABOVE
     unlock_days: int = settings.CAPSITE_RISK_UNLOCK_DAYS
     concentration_above: Decimal = settings.CAPSITE_RISK_CONCENTRATION_ABOVE
-    low_below: Decimal = settings.CAPSITE_LIQUIDITY_LOW_BELOW
     flags = []
     for holding in holdings:
         name = holding.name or holding.asset
         reasons: list[tuple[str, str]] = []
-        if holding.liquidity == Liquidity.LOW:
-            low = plain_number(low_below * HUNDRED)
+        thin = metrics.thin_market_reason(holding.volume_24h, holding.market_cap)
+        if thin:
             reasons.append(
                 (
-                    RiskCode.LOW_LIQUIDITY,
-                    f"{name} trades thinly (24 h volume below {low} % of its market "
-                    "cap), so its market cap is unreliable.",
+                    RiskCode.THIN_MARKET,
+                    f"{name} trades thinly ({thin}), so its market cap is unreliable.",
                 )
             )
         ratio = holding.dilution_ratio

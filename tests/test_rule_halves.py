@@ -93,6 +93,29 @@ def test_turnover_band_in_sql_and_stored_agree_with_turnover_band(volume, band):
     assert in_python == in_sql == stored == band
 
 
+@pytest.mark.parametrize(
+    ("price", "volume", "thin"),
+    [
+        ("40", None, True),  # unknown volume
+        ("40", D("0"), True),
+        ("40", D("99999.99"), True),  # below $100,000
+        ("40", D("100000"), False),  # 0.5 % of a $20M cap
+        ("4000", D("3999999.99"), True),  # below 0.2 % of $2B
+        ("4000", D("4000000"), False),  # exactly 0.2 %
+        (None, D("100000"), False),  # no cap: the volume alone decides
+    ],
+)
+def test_thin_market_in_sql_agrees_with_is_thin_market(price, volume, thin):
+    asset = AssetFactory(
+        price=None if price is None else D(price),
+        circulating_supply=D("500000"),
+        volume_24h=volume,
+    )
+    in_sql = Asset.objects.filter(metrics.thin_market_condition(), pk=asset.pk).exists()
+
+    assert metrics.is_thin_market(volume, asset.market_cap) == in_sql == thin
+
+
 def test_each_tier_filter_selects_exactly_the_assets_tier_for_puts_there(
     boundary_assets,
 ):

@@ -118,6 +118,51 @@ def turnover_band(ratio: Decimal | None) -> str | None:
     return Liquidity.HEALTHY
 
 
+def is_thin_market(volume_24h: Decimal | None, cap: Decimal | None) -> bool:
+    """Return whether an asset trades too thinly for its market cap to be trusted.
+
+    Thin (PRODUCT.md, the thin-market warning): 24 h volume unknown or zero,
+    below ``CAPSITE_THIN_MIN_VOLUME`` (default $100,000), or below
+    ``CAPSITE_THIN_MIN_TURNOVER`` (default 0.2 %) of a known market cap. Unlike
+    the turnover band, this is an alarm: Bitcoin's 2 % turnover is not thin.
+    """
+    if volume_24h is None or volume_24h <= 0:
+        return True
+    if volume_24h < settings.CAPSITE_THIN_MIN_VOLUME:
+        return True
+    if cap is None or cap <= 0:
+        return False  # no cap to compare with: the volume alone decides
+    return bool(volume_24h < cap * settings.CAPSITE_THIN_MIN_TURNOVER)
+
+
+def thin_market_reason(volume_24h: Decimal | None, cap: Decimal | None) -> str | None:
+    """Why ``is_thin_market`` holds, in words for a page or a risk flag; None if not."""
+    if not is_thin_market(volume_24h, cap):
+        return None
+    if volume_24h is None or volume_24h <= 0:
+        return "no 24 h trading volume is reported"
+    minimum = settings.CAPSITE_THIN_MIN_VOLUME
+    if volume_24h < minimum:
+        return f"24 h volume of ${volume_24h:,.0f} is below ${minimum:,.0f}"
+    share = settings.CAPSITE_THIN_MIN_TURNOVER * 100
+    return f"24 h volume is below {share.normalize():f} % of the market cap"
+
+
+def thin_market_condition(volume: str = "volume_24h", cap: str = "market_cap") -> Q:
+    """SQL half of ``is_thin_market``: compared as products, never divided."""
+    return (
+        Q(**{f"{volume}__isnull": True})
+        | Q(**{f"{volume}__lte": 0})
+        | Q(**{f"{volume}__lt": settings.CAPSITE_THIN_MIN_VOLUME})
+        | Q(
+            **{
+                f"{cap}__gt": 0,
+                f"{volume}__lt": F(cap) * settings.CAPSITE_THIN_MIN_TURNOVER,
+            }
+        )
+    )
+
+
 def turnover_band_case(volume: str = "volume_24h", cap: str = "market_cap") -> Case:
     """SQL half of ``turnover_band(volume_to_market_cap(volume, cap))``.
 
@@ -334,7 +379,8 @@ class AssetFigures:
     dilution_ratio: Decimal | None
     circulating_share: Decimal | None
     volume_to_market_cap: Decimal | None
-    liquidity: str | None
+    liquidity: str | None  # the turnover band: a neutral label
+    thin_market: bool  # the alarm: volume too thin to trust the cap
     dominance: Decimal | None
     next_tier: NextTier | None
 
@@ -371,6 +417,7 @@ def asset_figures(
         ),
         volume_to_market_cap=turnover,
         liquidity=turnover_band(turnover),
+        thin_market=is_thin_market(volume_24h, cap),
         dominance=dominance(cap, total_market_cap),
         next_tier=next_tier(price, circulating_supply),
     )

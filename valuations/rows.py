@@ -130,6 +130,7 @@ def asset_rows(
                 "volume_24h": _stored(r["volume_24h"]),
                 "volume_to_market_cap": exact(turnover),
                 "liquidity": r["liquidity"],
+                "thin_market": metrics.is_thin_market(r["volume_24h"], cap),
                 "tier": r["tier"],
                 "dominance": exact(
                     metrics.percent(metrics.dominance(cap, total_market_cap))

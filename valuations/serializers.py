@@ -36,7 +36,15 @@ class FiguresMixin(serializers.Serializer):
         source="figures.volume_to_market_cap", allow_null=True
     )
     liquidity = serializers.ChoiceField(
-        source="figures.liquidity", choices=Liquidity.choices, allow_null=True
+        source="figures.liquidity",
+        choices=Liquidity.choices,
+        allow_null=True,
+        help_text="Turnover band (volume ÷ market cap): a label, not a warning.",
+    )
+    thin_market = serializers.BooleanField(
+        source="figures.thin_market",
+        read_only=True,
+        help_text="Volume too thin to trust the market cap (PRODUCT.md).",
     )
 
 
@@ -79,6 +87,7 @@ class AssetSerializer(FiguresMixin, serializers.ModelSerializer):
             "volume_24h",
             "volume_to_market_cap",
             "liquidity",
+            "thin_market",
             "tier",
             "dominance",
             "categories",

@@ -106,6 +106,7 @@ def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "asset": asset,
         "figures": queries.figures_for(asset, total),
+        "thin_reason": metrics.thin_market_reason(asset.volume_24h, asset.market_cap),
         "price_chart": charts.line_chart([(when, price) for when, price, _ in history]),
         "cap_chart": charts.line_chart([(when, cap) for when, _, cap in history]),
         "history_count": len(history),

@@ -51,6 +51,7 @@ def test_every_figure_of_a_200m_cap_with_an_800m_fdv(anon_client):
     assert response.status_code == 200
     body = response.json()
     assert {key: body[key] for key in body if key != "circulating_share"} == {
+        "thin_market": False,  # $30M a day, 15 % of the cap
         "market_cap": "200000000",
         "tier": "small",
         "fully_diluted_valuation": "800000000",

@@ -770,8 +770,8 @@ def test_detail_shows_risk_flags_with_their_reasons(client_logged_in, analysed):
         "cap, above the limit of 2: many tokens are still to come into circulation.",
         "Unlock soon 1,000,000 Chainlink tokens unlock on 2026-05-10, in 10 days, "
         "within the 30-day window.",
-        "Low liquidity Thin trades thinly (24 h volume below 10 % of its market "
-        "cap), so its market cap is unreliable.",
+        "Thin market Thin trades thinly (24 h volume of $1,000 is below "
+        "$100,000), so its market cap is unreliable.",
     ]
 
 

@@ -380,9 +380,13 @@ def test_a_plan_with_an_invalid_target_is_rejected():
 # Risk flags ---------------------------------------------------------------------------
 
 
+# A $10B cap trading $200M a day (2 %): not thin, like Bitcoin's turnover.
+TRADED = {"volume_24h": D("200000000"), "market_cap": D("10000000000")}
+
+
 def holding(**kwargs) -> RiskInput:
     return RiskInput(
-        **{"asset": "solana", "name": "Solana", "weight": D("10"), **kwargs}
+        **{"asset": "solana", "name": "Solana", "weight": D("10"), **TRADED, **kwargs}
     )
 
 
@@ -391,30 +395,41 @@ def codes(holdings: list[RiskInput]) -> list[str]:
 
 
 def test_a_healthy_holding_raises_no_flag():
-    assert (
-        risk_flags([holding(liquidity="healthy", dilution_ratio=D("1"))], TODAY) == []
-    )
+    assert risk_flags([holding(dilution_ratio=D("1"))], TODAY) == []
 
 
 @pytest.mark.parametrize(
-    ("liquidity", "flagged"),
-    [("low", True), ("healthy", False), ("high", False), (None, False)],
+    ("volume", "cap", "flagged"),
+    [
+        (None, D("10000000000"), True),  # unknown volume
+        (D("0"), D("10000000000"), True),
+        (D("99999.99"), None, True),  # below $100,000
+        (D("100000"), None, False),  # exactly $100,000, no cap known
+        (D("19999999.99"), D("10000000000"), True),  # below 0.2 % of $10B
+        (D("20000000"), D("10000000000"), False),  # exactly 0.2 %: not thin
+        (D("200000000"), D("10000000000"), False),  # 2 %: "low" band, not thin
+    ],
 )
-def test_a_low_liquidity_band_is_flagged_because_the_cap_is_unreliable(
-    liquidity, flagged
-):
-    assert codes([holding(liquidity=liquidity)]) == (
-        ["low_liquidity"] if flagged else []
-    )
+def test_a_thin_market_is_flagged_because_the_cap_is_unreliable(volume, cap, flagged):
+    thin = holding(volume_24h=volume, market_cap=cap)
+
+    assert codes([thin]) == (["thin_market"] if flagged else [])
 
 
-def test_the_low_liquidity_message_gives_the_reason():
-    [flag] = risk_flags([holding(liquidity="low")], TODAY)
+@pytest.mark.parametrize(
+    ("volume", "reason"),
+    [
+        (None, "no 24 h trading volume is reported"),
+        (D("5000"), "24 h volume of $5,000 is below $100,000"),
+        (D("1000000"), "24 h volume is below 0.2 % of the market cap"),
+    ],
+)
+def test_the_thin_market_message_gives_the_reason(volume, reason):
+    [flag] = risk_flags([holding(volume_24h=volume)], TODAY)
 
     assert flag.asset == "solana"
     assert flag.message == (
-        "Solana trades thinly (24 h volume below 10 % of its market cap), "
-        "so its market cap is unreliable."
+        f"Solana trades thinly ({reason}), so its market cap is unreliable."
     )
 
 
@@ -487,13 +502,13 @@ def test_the_concentration_message_gives_the_weight_and_the_limit():
 def test_one_holding_can_raise_every_flag_in_a_fixed_order():
     risky = holding(
         weight=D("80"),
-        liquidity="low",
+        volume_24h=D("0"),
         dilution_ratio=D("10"),
         next_unlock_date=TODAY,
     )
 
     assert codes([risky, holding(asset="bitcoin", name="Bitcoin")]) == [
-        "low_liquidity",
+        "thin_market",
         "high_dilution",
         "unlock_soon",
         "concentration",

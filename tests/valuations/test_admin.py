@@ -129,12 +129,12 @@ def test_changelist_shows_rank_market_cap_tier_and_liquidity(staff_client: Clien
     assert '<td class="field-rank">-</td>' in newcoin
 
 
-def test_changelist_flags_low_liquidity_as_an_unreliable_cap(staff_client: Client):
+def test_changelist_flags_a_thin_market_as_an_unreliable_cap(staff_client: Client):
     _tiered_assets()
 
     html = staff_client.get(reverse(CHANGELIST)).content.decode()
 
-    assert "Low: cap unreliable" in _row(html, "Thin Coin")
+    assert "thin: cap unreliable" in _row(html, "Thin Coin")
     assert "cap unreliable" not in _row(html, "Bitcoin")
 
 

@@ -1173,3 +1173,26 @@ def test_the_unlock_command_records_its_import_run(unlock_assets, tmp_path):
         ImportRun.Status.APPLIED,
     )
     assert run.created == SupplyUnlock.objects.count()
+
+
+def test_on_the_real_top_100_about_one_coin_in_six_is_thin_not_btc_or_eth(db):
+    """PRODUCT.md: the thin-market rule flags about one coin in six of the real
+    2026 top 100 (tokenised funds, exchange tokens), never Bitcoin or Ethereum;
+    the old band rule (turnover below 10 %) flagged most of them."""
+    from valuations import metrics
+    from valuations.imports import load_bundled_market_data
+    from valuations.models import Asset
+
+    load_bundled_market_data()
+    rows = list(Asset.objects.values_list("slug", "volume_24h", "market_cap"))
+    thin = {slug for slug, volume, cap in rows if metrics.is_thin_market(volume, cap)}
+    low_band = [
+        slug
+        for slug, volume, cap in rows
+        if metrics.turnover_band(metrics.volume_to_market_cap(volume, cap)) == "low"
+    ]
+
+    assert len(rows) == 100
+    assert 10 <= len(thin) <= 25
+    assert "bitcoin" not in thin and "ethereum" not in thin
+    assert len(low_band) > 3 * len(thin)

@@ -143,7 +143,7 @@ def market() -> dict[str, Asset]:
             volume_24h=D("900000000"),
             categories=[defi],
         ),
-        "thin-coin": _asset("thin-coin", "0.5", "100000000", volume_24h=D("1000000")),
+        "thin-coin": _asset("thin-coin", "0.5", "100000000", volume_24h=D("50000")),
         "no-price": _asset("no-price", None, "5000000"),
     }
 
@@ -324,10 +324,10 @@ def test_pagination_links_keep_the_filters(client, market, settings):
 def test_thin_liquidity_asset_shows_the_warning_and_low_band(client, market):
     rows = {row[1]: row for row in _rows(client.get(MARKET))}
 
-    # $1M ÷ $50M = 0.02 < 0.1: the cap is flagged as unreliable.
+    # $50,000 a day, below $100,000 (and 0.1 % of $50M): the cap is unreliable.
     thin = rows["Thin Coin THIN"]
     assert thin[3] == "$50.00M ⚠"
-    assert thin[6] == "0.020 ⚠ low"
+    assert thin[6] == "0.001 low"
     # $200B ÷ $1.53T ≈ 0.131: healthy, no warning.
     bitcoin = rows["Bitcoin BITC"]
     assert "⚠" not in " ".join(bitcoin)
@@ -480,9 +480,10 @@ def test_asset_page_names_total_supply_as_the_fdv_basis_without_a_max(client):
     )
     assert ">no cap</dd>" in html
     assert '25.00 % <span class="muted">of total</span>' in html
-    # $10,000 ÷ $3M ≈ 0.003: the cap is flagged as unreliable.
-    assert "⚠ Thin trading" in html
-    assert "⚠ low" in _card_html(html, "24 h volume")
+    # $10,000 a day is below $100,000: the cap is flagged as unreliable; the
+    # turnover band ($10,000 ÷ $3M ≈ 0.003) stays a plain label.
+    assert "⚠ Thin market: 24 h volume of $10,000 is below $100,000." in html
+    assert ">low</span>" in _card_html(html, "24 h volume")
 
 
 def test_asset_page_of_an_unranked_asset_explains_the_missing_figures(client):
@@ -666,12 +667,22 @@ def test_calculator_falls_back_to_total_supply_for_fdv(client):
 
 def test_calculator_flags_thin_volume(client):
     response = client.get(
+        f"{CALCULATOR}?price=40&circulating_supply=500000&volume_24h=20000"
+    )
+
+    # $20,000 a day is below $100,000; the band ($20k ÷ $20M = 0.001) a label.
+    assert _facts(response)["Volume ÷ market cap"] == "0.001 low"
+    assert "⚠ Thin market" in response.content.decode()
+
+
+def test_calculator_does_not_flag_a_liquid_low_band(client):
+    response = client.get(
         f"{CALCULATOR}?price=40&circulating_supply=500000&volume_24h=100000"
     )
 
-    # $100k ÷ $20M = 0.005 < 0.1.
-    assert _facts(response)["Volume ÷ market cap"] == "0.005 ⚠ low"
-    assert "⚠ Thin trading" in response.content.decode()
+    # $100k ÷ $20M = 0.5 %: a "low" turnover band, yet above both thin limits.
+    assert _facts(response)["Volume ÷ market cap"] == "0.005 low"
+    assert "⚠" not in response.content.decode()
 
 
 def test_calculator_large_cap_has_no_next_tier(client):

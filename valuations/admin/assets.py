@@ -128,15 +128,14 @@ def liquidity(obj: Asset) -> str | SafeString | None:
     band = metrics.turnover_band(
         metrics.volume_to_market_cap(obj.volume_24h, obj.market_cap)
     )
-    if band is None:
-        return None
-    if band == Liquidity.LOW:
-        # PRODUCT.md: a thinly traded asset's cap is unreliable; say so.
+    label = Liquidity(band).label if band else "—"
+    # PRODUCT.md: the band is a neutral label; only a thin market is an alarm.
+    thin = metrics.thin_market_reason(obj.volume_24h, obj.market_cap)
+    if thin:
         return format_html(
-            '<strong title="{}">⚠ Low: cap unreliable</strong>',
-            "Thinly traded: a small trade can move the price, and so the cap.",
+            '{} <strong title="{}">⚠ thin: cap unreliable</strong>', label, thin
         )
-    return Liquidity(band).label
+    return label
 
 
 @admin.register(Asset)
