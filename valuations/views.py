@@ -53,6 +53,8 @@ def market(request: HttpRequest) -> HttpResponse:
         # The page's content is cached per market version (staleness turns
         # included) and address: Django's template engine and form widgets cost
         # several times the page's queries. Nothing in it depends on the user.
+        "thin_volume": settings.CAPSITE_THIN_MIN_VOLUME,
+        "thin_turnover": settings.CAPSITE_THIN_MIN_TURNOVER * 100,
         "table_key": f"{version_of(state, timezone.now()).tag}|{request.get_full_path()}",
         "tier_bar": charts.stacked_bar(
             [(t.tier, t.label, t.share) for t in overview.tiers]

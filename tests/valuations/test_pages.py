@@ -774,3 +774,12 @@ def test_market_and_asset_pages_credit_coingecko(client, market, page):
     html = client.get(url).content.decode()
 
     assert '<a href="https://www.coingecko.com" rel="noopener">CoinGecko</a>' in html
+
+
+def test_the_market_page_explains_the_thin_market_mark(client, market):
+    text = client.get(MARKET).content.decode()
+
+    assert (
+        "⚠ marks a thin market (24 h volume unknown, under $100,000, or under "
+        "0.2 % of the market cap)"
+    ) in text
