@@ -250,6 +250,10 @@ RANK_ORDER: tuple[OrderBy, OrderBy] = (
 )
 
 
+# Prices are stored and served to 18 decimal places (valuations.fields).
+PRICE_QUANTUM = Decimal("1e-18")
+
+
 def next_tier(
     price: Decimal | None, circulating_supply: Decimal | None
 ) -> NextTier | None:
@@ -267,9 +271,10 @@ def next_tier(
         upper, boundary = Tier.LARGE, settings.CAPSITE_TIER_LARGE_MIN
     else:
         upper, boundary = Tier.MID, settings.CAPSITE_TIER_MID_MIN
-    # Round up: a price rounded down leaves the cap a hair below the boundary.
-    with localcontext(rounding=ROUND_CEILING):
-        return NextTier(upper, boundary / circulating_supply)
+    # Round up, to the 18 places a price is stored and served with: a price
+    # rounded down leaves the cap a hair below the boundary.
+    with localcontext(rounding=ROUND_CEILING, prec=60):
+        return NextTier(upper, (boundary / circulating_supply).quantize(PRICE_QUANTUM))
 
 
 def total_market_cap(caps: Iterable[Decimal | None]) -> Decimal:

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Case, F, FloatField, Q, When
 from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
+from django.utils import timezone
 
 from valuations.choices import Liquidity, Tier
 from valuations.fields import decimal_field, product_field
@@ -316,7 +317,8 @@ class ImportRun(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         FAILED = "failed", "Failed"
 
-    started = models.DateTimeField(auto_now_add=True)
+    # Set by the import when it begins (not when its run is saved, at the end).
+    started = models.DateTimeField(default=timezone.now)
     finished = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=500, help_text="File name or URL.")
     format = models.CharField(max_length=20)

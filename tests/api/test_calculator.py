@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 URL = "/api/v1/calculator/"
@@ -196,3 +198,16 @@ def test_the_calculator_accepts_form_data(anon_client):
 
     assert response.status_code == 200
     assert response.json()["market_cap"] == "20000000"
+
+
+def test_the_next_tier_price_served_reaches_the_tier(anon_client):
+    # 3.333333333333333333 × 3B = $9,999,999,999.999999999: a mid cap, a hair
+    # short of large. 10B ÷ 3B = 3.3333… must be served rounded up, at 18
+    # places, or the price it names would still be a mid cap.
+    body = calculate(
+        anon_client, price="3.333333333333333333", circulating_supply="3000000000"
+    ).json()
+
+    assert body["tier"] == "mid"
+    assert body["next_tier"]["price"] == "3.333333333333333334"
+    assert Decimal(body["next_tier"]["price"]) * 3_000_000_000 >= 10_000_000_000

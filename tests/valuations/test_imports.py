@@ -1196,3 +1196,23 @@ def test_on_the_real_top_100_about_one_coin_in_six_is_thin_not_btc_or_eth(db):
     assert 10 <= len(thin) <= 25
     assert "bitcoin" not in thin and "ethereum" not in thin
     assert len(low_band) > 3 * len(thin)
+
+
+def test_an_import_run_starts_before_it_finishes(db, time_machine):
+    """The run's start is when the import began, not when its record was saved."""
+    from datetime import UTC, datetime
+
+    from valuations.imports import import_markets
+
+    time_machine.move_to(datetime(2026, 4, 30, 12, tzinfo=UTC), tick=True)
+    report = import_markets(
+        '[{"id": "coin", "symbol": "c", "name": "Coin", "current_price": 1,'
+        ' "circulating_supply": 10, "last_updated": "2026-04-30T11:00:00Z"}]',
+        fmt="coingecko",
+        source="test.json",
+        triggered_by="test",
+    )
+
+    run = report.run
+    assert run is not None and run.finished is not None
+    assert run.started <= run.finished

@@ -211,7 +211,8 @@ def test_next_tier_price_really_reaches_the_next_tier(circulating):
     reached = metrics.market_cap(upgrade.price, circulating)
     assert reached >= ONE_BILLION
     assert metrics.tier_for(reached) == upgrade.tier
-    hair_below = metrics.market_cap(upgrade.price.next_minus(), circulating)
+    # The smallest price at 18 places that reaches it: one unit less does not.
+    hair_below = metrics.market_cap(upgrade.price - D("1e-18"), circulating)
     assert metrics.tier_for(hair_below) == Tier.SMALL
 
     upgrade_to_large = metrics.next_tier(upgrade.price, circulating)

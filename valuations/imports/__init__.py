@@ -105,6 +105,7 @@ def import_markets(
     reported. Importing the same file twice changes nothing the second time.
     Raises FormatError when the file as a whole cannot be read.
     """
+    started = timezone.now()
     fmt, plan = preview_markets(text, fmt=fmt)
     rejected = bool(plan.errors or plan.unmatched) and not skip_invalid
     with transaction.atomic():
@@ -112,7 +113,12 @@ def import_markets(
             apply_plan(plan)
         status = ImportRun.Status.REJECTED if rejected else ImportRun.Status.APPLIED
         run = record_run(
-            plan, source=source, fmt=fmt, triggered_by=triggered_by, status=status
+            plan,
+            source=source,
+            fmt=fmt,
+            triggered_by=triggered_by,
+            status=status,
+            started=started,
         )
     report = ImportReport.from_plan(plan, fmt, applied=not rejected)
     report.run = run

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -263,10 +263,12 @@ def record_run(
     triggered_by: str,
     status: str,
     payload: str = "",
+    started: datetime | None = None,
 ) -> ImportRun:
     """Store what an import did (or would do) for the admin's import list."""
     problems = plan.errors + plan.unmatched
     return ImportRun.objects.create(
+        started=started or timezone.now(),
         source=source[:500],
         format=fmt,
         triggered_by=triggered_by[:150],
