@@ -1216,3 +1216,23 @@ def test_an_import_run_starts_before_it_finishes(db, time_machine):
     run = report.run
     assert run is not None and run.finished is not None
     assert run.started <= run.finished
+
+
+@pytest.mark.django_db
+def test_skip_invalid_still_exits_non_zero_when_every_row_is_bad(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"id": "", "symbol": "x", "name": "X", "current_price": -1}]')
+    err = StringIO()
+
+    with pytest.raises(CommandError, match="every row was skipped"):
+        call_command(
+            "import_markets",
+            str(bad),
+            "--format",
+            "coingecko",
+            "--skip-invalid",
+            stderr=err,
+        )
+
+    assert Asset.objects.count() == 0
+    assert "item 1" in err.getvalue()

@@ -55,4 +55,7 @@ class Command(BaseCommand):
                 f"Nothing imported: {len(report.errors)} problem(s). {summary} "
                 "Fix the rows, or run again with --skip-invalid."
             )
+        if report.rows and report.skipped == report.rows:
+            # --skip-invalid skipped every row: nothing happened, so say so.
+            raise CommandError(f"Nothing imported: every row was skipped. {summary}")
         self.stdout.write(self.style.SUCCESS(summary))
