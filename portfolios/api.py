@@ -122,10 +122,6 @@ class PortfolioViewSet(
         portfolios = reads.with_market_state(_owned_portfolios(self.request))
         return get_object_or_404(portfolios, pk=self.kwargs["pk"])
 
-    @staticmethod
-    def _analysis(portfolio: Portfolio) -> analysis.Analysis:
-        return analysis.analyse(portfolio, today=timezone.now().date())
-
     # Each read below is cached as JSON under its portfolio's and the market's
     # versions and its address (portfolios.reads): a write moves the versions,
     # so nothing stale is ever served, and a hit is served without decoding.
@@ -142,7 +138,7 @@ class PortfolioViewSet(
         portfolio = self._portfolio()
 
         def build() -> Any:
-            rows = self._analysis(portfolio).holdings.rows
+            rows = _analysis(portfolio).holdings.rows
             page = self.paginate_queryset(rows)  # type: ignore[arg-type]  # rows
             return self.get_paginated_response(
                 HoldingSerializer(page, many=True).data
@@ -207,8 +203,12 @@ class PortfolioViewSet(
         )
 
 
+def _analysis(portfolio: Portfolio) -> analysis.Analysis:
+    return analysis.analyse(portfolio, today=timezone.now().date())
+
+
 def _allocation(portfolio: Portfolio) -> dict[str, Any]:
-    result = analysis.analyse(portfolio, today=timezone.now().date())
+    result = _analysis(portfolio)
     div = result.diversification
     data = {
         "total_value": result.mix.total,
@@ -226,8 +226,7 @@ def _allocation(portfolio: Portfolio) -> dict[str, Any]:
 
 
 def _rebalance(portfolio: Portfolio, *, mode: str, cash: Decimal) -> dict[str, Any]:
-    result = analysis.analyse(portfolio, today=timezone.now().date())
-    plan = analysis.rebalance(result, mode=mode, cash=cash)
+    plan = analysis.rebalance(_analysis(portfolio), mode=mode, cash=cash)
     data = {
         "mode": plan.mode,
         "cash": plan.cash,

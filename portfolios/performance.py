@@ -21,7 +21,6 @@ HUNDRED = Decimal(100)
 QUANTUM = Decimal("1e-18")
 # Returns are served to 8 decimals of a percent.
 PERCENT_QUANTUM = Decimal("1e-8")
-INFLOWS = ("buy", "transfer_in")
 # Yearly rates beyond this (as a fraction: 10^12 %) are served as null.
 MWR_LIMIT = 1e10
 

@@ -49,14 +49,15 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _utc_day(when: datetime) -> date:
+def utc_day(when: datetime) -> date:
+    """The UTC day of a time: the series' days, and the day a ledger write touches."""
     return when.astimezone(UTC).date()
 
 
 def market_end() -> date | None:
     """The newest day with market data: the series runs up to it."""
     newest = MarketSnapshot.objects.aggregate(at=Max("taken_at"))["at"]
-    return _utc_day(newest) if newest else None
+    return utc_day(newest) if newest else None
 
 
 # -- writing ---------------------------------------------------------------
@@ -84,6 +85,7 @@ def refresh(portfolio: Portfolio, *, since: date | None = None) -> None:
             start,
             end,
             _assemble(portfolio, start, _parts(portfolio, start=start, end=end)),
+            first=first,
         )
     else:
         _write(portfolio, start or EPOCH, end, [])
@@ -140,15 +142,23 @@ def _first_day(portfolio: Portfolio) -> date | None:
     first_at = Transaction.objects.filter(portfolio=portfolio).aggregate(
         at=Min("executed_at")
     )["at"]
-    return _utc_day(first_at) if first_at else None
+    return utc_day(first_at) if first_at else None
 
 
 def _write(
-    portfolio: Portfolio, start: date, end: date | None, days: list[PortfolioDay]
+    portfolio: Portfolio,
+    start: date,
+    end: date | None,
+    days: list[PortfolioDay],
+    *,
+    first: date | None = None,
 ) -> None:
-    """Replace the stored days from ``start`` on; keep only first ledger day…end."""
+    """Replace the stored days from ``start`` on; keep only first ledger day…end.
+
+    ``first`` is the ledger's first day when the caller has just read it.
+    """
     stored = PortfolioDay.objects.filter(portfolio=portfolio)
-    first = _first_day(portfolio)
+    first = first or _first_day(portfolio)
     if first is None or end is None or first > end:
         stored.delete()
         through = None
@@ -343,16 +353,16 @@ def _opening(
             quantity, stable, bucket=tiermix.bucket_for(Tier.UNRANKED, stable)
         )
         if price is not None:
-            asset.price, asset.priced_on, asset.from_market = price, _utc_day(at), True
+            asset.price, asset.priced_on, asset.from_market = price, utc_day(at), True
             asset.bucket = tiermix.bucket_for(metrics.tier_for(cap), stable)
         elif trade_price is not None:
-            asset.price, asset.priced_on = trade_price, _utc_day(trade_at)
+            asset.price, asset.priced_on = trade_price, utc_day(trade_at)
         assets[asset_id] = asset
     return assets
 
 
 def _signed(kind: str, quantity: Decimal) -> Decimal:
-    return quantity if kind in performance.INFLOWS else -quantity
+    return quantity if kind in Transaction.INFLOWS else -quantity
 
 
 def _parts(

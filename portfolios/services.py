@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import astuple
-from datetime import UTC, date, datetime
+from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
@@ -131,7 +131,9 @@ def record_transaction(
         note=note,
     )
     _clean(tx)
-    with series.revaluing(portfolio, asset_ids={asset.pk}, since=_day(tx.executed_at)):
+    with series.revaluing(
+        portfolio, asset_ids={asset.pk}, since=series.utc_day(tx.executed_at)
+    ):
         tx.save()
         rebuild_holdings(portfolio=portfolio, asset_ids={asset.pk}, changed=tx)
     return tx
@@ -171,12 +173,10 @@ def record_transactions(*, portfolio: Portfolio, rows: list[dict[str, Any]]) -> 
             {"quantity": [f"row {positions[exc.tx_pk]}: {exc.held}"]}
         ) from exc
     if entries:
-        series.refresh(portfolio, since=min(_day(tx.executed_at) for tx in entries))
+        series.refresh(
+            portfolio, since=min(series.utc_day(tx.executed_at) for tx in entries)
+        )
     return len(entries)
-
-
-def _day(when: datetime) -> date:
-    return when.astimezone(UTC).date()
 
 
 def _clean(tx: Transaction, *, exclude: list[str] | None = None) -> None:
@@ -215,7 +215,7 @@ def update_transaction(*, tx: Transaction, **changes: Any) -> Transaction:
         setattr(tx, name, value)
     _clean(tx)
     assets = {before, tx.asset_id}
-    since = _day(min(was, tx.executed_at))
+    since = series.utc_day(min(was, tx.executed_at))
     with series.revaluing(tx.portfolio, asset_ids=assets, since=since):
         tx.save()
         rebuild_holdings(portfolio=tx.portfolio, asset_ids=assets, changed=tx)
@@ -227,7 +227,9 @@ def delete_transaction(*, tx: Transaction) -> None:
     """Delete a ledger entry; refuse it if a later outflow would exceed the holding."""
     _lock(tx.portfolio)
     portfolio, asset_id = tx.portfolio, tx.asset_id
-    with series.revaluing(portfolio, asset_ids={asset_id}, since=_day(tx.executed_at)):
+    with series.revaluing(
+        portfolio, asset_ids={asset_id}, since=series.utc_day(tx.executed_at)
+    ):
         tx.delete()
         rebuild_holdings(portfolio=portfolio, asset_ids={asset_id}, deleting=True)
 
