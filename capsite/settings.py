@@ -222,6 +222,12 @@ CAPSITE_LIQUIDITY_LOW_BELOW = envdecimal("CAPSITE_LIQUIDITY_LOW_BELOW", "0.1")
 # The thin-market warning (PRODUCT.md): below either, a market cap is unreliable.
 CAPSITE_THIN_MIN_VOLUME = envdecimal("CAPSITE_THIN_MIN_VOLUME", "100000")
 CAPSITE_THIN_MIN_TURNOVER = envdecimal("CAPSITE_THIN_MIN_TURNOVER", "0.002")
+# Data quality (PRODUCT.md): a provider's market cap more than this fraction away
+# from price × circulating is flagged cap_mismatch; circulating supply above the
+# max or total by more than this fraction is flagged supply_above_max (less is a
+# rounding leftover, accepted silently).
+CAPSITE_CAP_TOLERANCE = envdecimal("CAPSITE_CAP_TOLERANCE", "0.02")
+CAPSITE_SUPPLY_TOLERANCE = envdecimal("CAPSITE_SUPPLY_TOLERANCE", "0.0001")
 # Market data older than this many seconds is flagged as stale on pages and in the API.
 CAPSITE_STALE_AFTER = int(os.environ.get("CAPSITE_STALE_AFTER", "3600"))
 # Seconds a transaction may lie ahead of the server clock (a phone's clock skew).
@@ -242,6 +248,10 @@ MARKET_DATA_RETRIES = int(os.environ.get("MARKET_DATA_RETRIES", "3"))
 MARKET_DATA_BACKOFF = float(os.environ.get("MARKET_DATA_BACKOFF", "0.5"))
 # Longest Retry-After (seconds) honoured from the API.
 MARKET_DATA_MAX_RETRY_AFTER = float(os.environ.get("MARKET_DATA_MAX_RETRY_AFTER", "60"))
+# Seconds for a whole refresh: every page, retry and wait between retries.
+MARKET_DATA_DEADLINE = float(os.environ.get("MARKET_DATA_DEADLINE", "120"))
+# Largest answer read for one page, in bytes.
+MARKET_DATA_MAX_BYTES = int(os.environ.get("MARKET_DATA_MAX_BYTES", "20000000"))
 
 # Portfolio risk flags.
 CAPSITE_RISK_DILUTION_ABOVE = envdecimal("CAPSITE_RISK_DILUTION_ABOVE", "2")

@@ -8,17 +8,15 @@ same rules and messages, that the database enforces. No model import.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import CheckConstraint, Q
 from django.utils import timezone
 
-# Bitcoin's genesis block: no crypto transaction is older.
-EARLIEST = datetime(2009, 1, 3, tzinfo=UTC)
+from valuations.metrics import time_problem
 
 
 class AmountRule(NamedTuple):
@@ -77,15 +75,8 @@ def time_error(executed_at: datetime, *, now: datetime | None = None) -> str | N
     than now plus ``CAPSITE_CLOCK_SKEW`` seconds is in the future, and nothing
     crypto was traded before Bitcoin's first block (3 January 2009).
     """
-    now = now or timezone.now()
-    if executed_at > now + timedelta(seconds=settings.CAPSITE_CLOCK_SKEW):
-        return (
-            "A transaction cannot be dated in the future "
-            f"(it is now {now:%Y-%m-%d %H:%M} UTC)."
-        )
-    if executed_at < EARLIEST:
-        return f"A transaction cannot be dated before {EARLIEST:%Y-%m-%d}."
-    return None
+    problem = time_problem(executed_at, now or timezone.now())
+    return None if problem is None else f"A transaction cannot be dated {problem}."
 
 
 def validate_executed_at(executed_at: datetime) -> None:

@@ -9,7 +9,14 @@ import factory
 from django.contrib.auth import get_user_model
 
 from portfolios.models import Portfolio, Transaction
-from valuations.models import Asset, Category, MarketSnapshot, SupplyUnlock
+from valuations.models import (
+    Asset,
+    Category,
+    MarketSnapshot,
+    Provider,
+    ProviderId,
+    SupplyUnlock,
+)
 from valuations.signals import announce_snapshots
 from valuations.state import refresh_market_state
 
@@ -57,6 +64,16 @@ class AssetFactory(factory.django.DjangoModelFactory):
     ):
         if create and extracted:
             self.categories.set(extracted)
+
+    @factory.post_generation
+    def coingecko_id(self, create: bool, extracted: object, **kwargs: object):
+        # As an import does: a CoinGecko asset's slug is its recorded CoinGecko id.
+        if create and self.source == Provider.COINGECKO:
+            ProviderId.objects.get_or_create(
+                asset=self,
+                provider=Provider.COINGECKO,
+                defaults={"external_id": self.slug},
+            )
 
     @factory.post_generation
     def market_state(self, create: bool, extracted: object, **kwargs: object):

@@ -3,7 +3,7 @@ same rows, boundaries included (STYLE.md §11: one home per rule)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,7 +18,8 @@ from tests.factories import (
     CategoryFactory,
     PortfolioFactory,
 )
-from valuations import metrics, tiermix
+from valuations import metrics, quality, tiermix
+from valuations.choices import QualityFlag
 from valuations.models import Asset, Category
 
 D = Decimal
@@ -189,28 +190,31 @@ def test_bucket_case_and_bucket_for_agree_for_stablecoins_and_every_tier(
     }
 
 
-@pytest.mark.parametrize(
-    ("circulating", "maximum"),
-    [
-        (D("21000000"), D("21000000")),  # equal: allowed
-        (D("21000000.000001"), D("21000000")),  # within SQLite's 15 digits
-        (D("30000000"), D("21000000")),
-        (D("5"), None),
-        (None, D("5")),
-    ],
-)
-def test_circulating_within_max_matches_the_database_check(circulating, maximum):
-    """On PostgreSQL a wei above the max is refused too (see the next test)."""
-    allowed = metrics.circulating_within_max(circulating, maximum)
+@pytest.mark.parametrize("flag", list(QualityFlag))
+def test_each_flag_filter_finds_exactly_the_assets_served_with_that_flag(flag):
+    now = datetime(2026, 4, 30, 3, 0, tzinfo=UTC)
+    AssetFactory(slug="clean", provider_market_cap=D("2000000"))
+    AssetFactory(slug="mismatch", provider_market_cap=D("3000000"))
+    AssetFactory(slug="above", circulating_supply=D("5000000"))
+    AssetFactory(slug="silent", volume_24h=None)
+    AssetFactory(slug="old", last_updated=now - timedelta(hours=2))
+    AssetFactory(slug="undated", last_updated=None)
+    unknown = AssetFactory(slug="unknown", max_supply=None)
+    Asset.objects.filter(pk=unknown.pk).update(quality_flags="supply_unknown")
 
-    try:
-        with transaction.atomic():
-            AssetFactory(circulating_supply=circulating, max_supply=maximum)
-        stored = True
-    except IntegrityError:
-        stored = False
+    in_sql = set(
+        Asset.objects.filter(quality.flag_condition(flag, now)).values_list(
+            "slug", flat=True
+        )
+    )
+    in_python = {
+        a.slug
+        for a in Asset.objects.all()
+        if flag in quality.served_flags(a.quality_flags, a.last_updated, now)
+    }
 
-    assert stored == allowed
+    assert in_sql == in_python
+    assert in_sql  # every flag is carried by one of the assets above
 
 
 @pytest.mark.parametrize(
@@ -277,12 +281,3 @@ def test_amount_rules_match_the_database_checks(user, field, value, allowed):
     assert (field not in amount_errors(**amounts)) == allowed
     assert stored == allowed
     assert Transaction.objects.exists() == allowed
-
-
-@pytest.mark.postgres
-def test_a_wei_above_the_max_supply_breaks_both_halves_on_postgresql():
-    circulating, maximum = D("21000000.000000000000000001"), D("21000000")
-
-    assert not metrics.circulating_within_max(circulating, maximum)
-    with pytest.raises(IntegrityError), transaction.atomic():
-        AssetFactory(circulating_supply=circulating, max_supply=maximum)

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from capsite.api import CountedPagination
 from valuations import metrics, queries, rows
-from valuations.choices import Tier
+from valuations.choices import QualityFlag, Tier
 from valuations.models import Asset, AssetQuerySet, MarketSnapshot, MarketState
 from valuations.serializers import (
     AssetDetailSerializer,
@@ -87,6 +87,11 @@ class AssetFilterSet(django_filters.FilterSet):
     max_market_cap = django_filters.NumberFilter(
         field_name="market_cap", lookup_expr="lte"
     )
+    flag = django_filters.ChoiceFilter(
+        choices=QualityFlag.choices,
+        method="filter_flag",
+        help_text="Only assets with this data-quality flag (PRODUCT.md).",
+    )
     ordering = django_filters.ChoiceFilter(
         choices=[
             (f"{sign}{key}", f"{sign}{key}") for key in ORDERINGS for sign in ("", "-")
@@ -109,6 +114,11 @@ class AssetFilterSet(django_filters.FilterSet):
         self, queryset: AssetQuerySet, name: str, value: str
     ) -> AssetQuerySet:
         return queryset.search(value)
+
+    def filter_flag(
+        self, queryset: QuerySet[Asset], name: str, value: str
+    ) -> QuerySet[Asset]:
+        return queries.flagged(queryset, value, timezone.now())
 
     def filter_ordering(
         self, queryset: QuerySet[Asset], name: str, value: str

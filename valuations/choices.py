@@ -33,3 +33,13 @@ class Bucket(TextChoices):
     SMALL = "small", "Small cap"
     STABLE = "stable", "Stablecoins"
     UNRANKED = "unranked", "Unranked"
+
+
+class QualityFlag(TextChoices):
+    """Where a provider's data disagrees with itself (PRODUCT.md, data quality)."""
+
+    CAP_MISMATCH = "cap_mismatch", "Provider's cap differs"
+    SUPPLY_ABOVE_MAX = "supply_above_max", "Circulating above max"
+    SUPPLY_UNKNOWN = "supply_unknown", "Supply unknown"
+    NO_VOLUME = "no_volume", "No volume"
+    STALE = "stale", "Stale"

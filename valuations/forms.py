@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from valuations import metrics
-from valuations.choices import Tier
+from valuations.choices import QualityFlag, Tier
 from valuations.fields import DECIMAL_PLACES, MAX_DIGITS
 from valuations.models import Category
 from valuations.queries import SORTS
@@ -48,6 +48,11 @@ class MarketFilterForm(forms.Form):
         label="Tier", required=False, choices=[("", "All tiers"), *Tier.choices]
     )
     category = forms.ChoiceField(label="Category", required=False)
+    flag = forms.ChoiceField(
+        label="Data quality",
+        required=False,
+        choices=[("", "Any data"), *QualityFlag.choices],
+    )
     sort = forms.ChoiceField(label="Sort", required=False, choices=SORT_CHOICES)
 
     def __init__(self, *args: Any, categories: list[tuple[str, str]], **kwargs: Any):

@@ -11,12 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, Context, Decimal, localcontext
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db.models import Case, CharField, F, OrderBy, Q, Sum, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    F,
+    FloatField,
+    Func,
+    OrderBy,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 
 from valuations.choices import FdvBasis, Liquidity, Tier
 
@@ -243,9 +254,36 @@ def rank_key(cap: Decimal | None, slug: str) -> tuple[bool, Decimal, str]:
     return (cap is None, -(cap if cap is not None else ZERO), slug)
 
 
+class ExactOrder(Func):
+    """A stored product as the database should compare it when sorting.
+
+    PostgreSQL keeps NUMERIC products exact, so this is the column itself.
+    SQLite computes a generated product in binary floating point, where
+    0.1 × 3 and 0.3 × 1 differ in the 17th digit though both caps are 0.3: there
+    it is rounded to the 15 significant digits SQLite keeps, so equal caps tie
+    and the slug decides (PRODUCT.md, rank). Deterministic, so SQLite can index it.
+    """
+
+    template = "%(expressions)s"
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):  # type: ignore[no-untyped-def]
+        sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"(CASE WHEN {sql} IS NULL THEN NULL "
+            f"ELSE CAST(printf('%%.15g', {sql}) AS REAL) END)",
+            [*params, *params],
+        )
+
+
+def cap_order(cap: str = "market_cap") -> ExactOrder:
+    """The sort key of market cap column ``cap``: equal caps compare equal."""
+    return ExactOrder(F(cap))
+
+
 # SQL half of rank_key.
 RANK_ORDER: tuple[OrderBy, OrderBy] = (
-    F("market_cap").desc(nulls_last=True),
+    cap_order().desc(nulls_last=True),
     F("slug").asc(),
 )
 
@@ -322,19 +360,29 @@ def circulating_within_max(
 ) -> bool:
     """Return whether circulating supply is at most the max supply (or either unknown).
 
-    Circulating supply above the max supply is impossible for one asset's data.
+    The calculator asks this of what a person types. Provider data above its
+    max is accepted and flagged instead (``supply_above_max``).
     """
     if circulating_supply is None or max_supply is None:
         return True
     return circulating_supply <= max_supply
 
 
-# SQL half of circulating_within_max (a CheckConstraint condition).
-CIRCULATING_WITHIN_MAX = (
-    Q(max_supply__isnull=True)
-    | Q(circulating_supply__isnull=True)
-    | Q(circulating_supply__lte=F("max_supply"))
-)
+# Bitcoin's genesis block: nothing in crypto is older.
+EARLIEST = datetime(2009, 1, 3, tzinfo=UTC)
+
+
+def time_problem(when: datetime, now: datetime) -> str | None:
+    """Return why a time cannot be a real market or ledger time, or None.
+
+    Later than now plus ``CAPSITE_CLOCK_SKEW`` seconds is in the future;
+    before Bitcoin's first block (3 January 2009) nothing was traded.
+    """
+    if when > now + timedelta(seconds=settings.CAPSITE_CLOCK_SKEW):
+        return f"in the future (it is now {now:%Y-%m-%d %H:%M} UTC)"
+    if when < EARLIEST:
+        return f"before {EARLIEST:%Y-%m-%d}"
+    return None
 
 
 def is_stale(last_updated: datetime | None, now: datetime) -> bool:

@@ -13,12 +13,8 @@ from django.utils import timezone
 
 from valuations.choices import Liquidity, Tier
 from valuations.fields import decimal_field, product_field
-from valuations.metrics import (
-    CIRCULATING_WITHIN_MAX,
-    RANK_ORDER,
-    RANKED,
-    AssetFigures,
-)
+from valuations.metrics import RANK_ORDER, RANKED, AssetFigures
+from valuations.quality import quality_flags
 
 
 class Category(models.Model):
@@ -72,6 +68,16 @@ class Asset(models.Model):
     volume_24h = decimal_field(null=True, blank=True, help_text="USD traded in 24 h")
     last_updated = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=40, blank=True, default="")
+    # What the provider published beside capsite's own figures (PRODUCT.md, data
+    # quality); its 24 h volume is volume_24h.
+    provider_market_cap = product_field(null=True, blank=True, help_text="USD")
+    provider_fdv = product_field(null=True, blank=True, help_text="USD")
+    provider_rank = models.PositiveIntegerField(null=True, blank=True)
+    # Stored data-quality flags (valuations.quality.quality_flags), space
+    # separated; ``stale`` depends on the clock and is added when read.
+    quality_flags = models.CharField(
+        max_length=100, blank=True, default="", editable=False
+    )
     categories = models.ManyToManyField(Category, related_name="assets", blank=True)
     # Stored by the database so ranking, sorting and tier filters use an index.
     market_cap = models.GeneratedField(
@@ -158,20 +164,40 @@ class Asset(models.Model):
                 condition=Q(volume_24h__isnull=True) | Q(volume_24h__gte=0),
                 name="asset_volume_not_negative",
             ),
-            models.CheckConstraint(
-                condition=CIRCULATING_WITHIN_MAX,
-                name="asset_circulating_within_max",
-                violation_error_message=(
-                    "Circulating supply cannot exceed the max supply."
-                ),
-            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.symbol.upper()})"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Flags follow the values on every save (admin edits, factories); bulk
+        # imports set them in valuations.imports.apply.
+        self.quality_flags = self.flags_for(supply_unknown=self.keeps_supply_unknown())
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "quality_flags"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("valuations:asset-detail", kwargs={"slug": self.slug})
+
+    def keeps_supply_unknown(self) -> bool:
+        """An importer read a zero supply as unknown: true while it still is."""
+        return "supply_unknown" in self.quality_flags.split() and (
+            self.max_supply is None or self.total_supply is None
+        )
+
+    def flags_for(self, *, supply_unknown: bool) -> str:
+        return " ".join(
+            quality_flags(
+                price=self.price,
+                circulating_supply=self.circulating_supply,
+                total_supply=self.total_supply,
+                max_supply=self.max_supply,
+                volume_24h=self.volume_24h,
+                provider_market_cap=self.provider_market_cap,
+                supply_unknown=supply_unknown,
+            )
+        )
 
 
 class AssetRank(models.Model):
@@ -227,6 +253,9 @@ class MarketSnapshot(models.Model):
     total_supply = decimal_field(null=True, blank=True)
     max_supply = decimal_field(null=True, blank=True)
     volume_24h = decimal_field(null=True, blank=True)
+    provider_market_cap = product_field(null=True, blank=True)
+    provider_fdv = product_field(null=True, blank=True)
+    provider_rank = models.PositiveIntegerField(null=True, blank=True)
     market_cap = models.GeneratedField(
         expression=F("price") * F("circulating_supply"),
         output_field=product_field(null=True),
@@ -329,6 +358,8 @@ class ImportRun(models.Model):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
+    # Rows no asset could be matched to with confidence: applied once staff map them.
+    waiting = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     # A staff upload waits here between preview and confirmation.
     payload = models.TextField(blank=True, default="")

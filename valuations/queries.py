@@ -15,9 +15,10 @@ from django.db.models import (
 )
 from django.db.models.expressions import Window
 from django.db.models.functions import Lag
+from django.utils import timezone
 
-from valuations import metrics
-from valuations.choices import Tier
+from valuations import metrics, quality
+from valuations.choices import QualityFlag, Tier
 from valuations.metrics import tier_case
 from valuations.models import Asset, AssetRank, MarketState, SupplyUnlock
 from valuations.state import current_state, state_key
@@ -41,6 +42,8 @@ def asset_table(
     sort: str = "rank",
     min_market_cap: Decimal | None = None,
     max_market_cap: Decimal | None = None,
+    flag: str = "",
+    now: datetime | None = None,
 ) -> QuerySet[Asset]:
     """Return assets filtered and sorted for the market table and the API.
 
@@ -58,7 +61,15 @@ def asset_table(
         queryset = queryset.filter(market_cap__gte=min_market_cap)
     if max_market_cap is not None:
         queryset = queryset.filter(market_cap__lte=max_market_cap)
+    if flag:
+        return order_assets(flagged(queryset, flag, now or timezone.now()), sort)
     return order_assets(queryset, sort)
+
+
+def flagged(queryset: QuerySet[Asset], flag: str, now: datetime) -> QuerySet[Asset]:
+    """Assets carrying a data-quality flag (PRODUCT.md); none for an unknown one."""
+    condition = quality.flag_condition(flag, now)
+    return queryset.none() if condition is None else queryset.filter(condition)
 
 
 def order_assets(queryset: QuerySet[Asset], sort: str) -> QuerySet[Asset]:
@@ -68,16 +79,20 @@ def order_assets(queryset: QuerySet[Asset], sort: str) -> QuerySet[Asset]:
         # PostgreSQL serves this from asset_rank_desc_idx.
         return queryset.order_by(
             F("rank").desc(nulls_last=True),
-            F("market_cap").asc(nulls_last=True),
-            "slug",
+            metrics.cap_order().asc(nulls_last=True),
+            F("slug").desc(),
         )
     key = sort.lstrip("-")
     descending = sort.startswith("-")
     if key == "rank":
         descending = not descending
-    column = F(SORTS.get(key, "market_cap"))
-    order = column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
-    return queryset.order_by(order, "slug")
+    name = SORTS.get(key, "market_cap")
+    column = metrics.cap_order(name) if name == "market_cap" else F(name)
+    if descending:
+        return queryset.order_by(column.desc(nulls_last=True), "slug")
+    # Ascending is the exact reverse of descending among known values: ties
+    # too, so the page that was last becomes first.
+    return queryset.order_by(column.asc(nulls_last=True), F("slug").desc())
 
 
 def table_count(
@@ -89,6 +104,8 @@ def table_count(
     filters = {key: value for key, value in filters.items() if value}
     if not filters:
         return state.asset_count
+    if filters.get("flag") == QualityFlag.STALE:
+        return queryset.count()  # moves with the clock, not with the version
     if set(filters) == {"tier"} and filters["tier"] in state.tiers:
         count: int = state.tiers[filters["tier"]]["asset_count"]
         return count

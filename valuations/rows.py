@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from valuations import metrics
+from valuations import metrics, quality
 from valuations.fields import DECIMAL_PLACES
 from valuations.models import Asset, Category
 
@@ -42,6 +42,10 @@ COLUMNS = (
     "tier",
     "liquidity",
     "last_updated",
+    "provider_market_cap",
+    "provider_fdv",
+    "provider_rank",
+    "quality_flags",
 )
 
 
@@ -138,6 +142,10 @@ def asset_rows(
                 "categories": categories.get(r["pk"], []),
                 "last_updated": _time(updated, zone),
                 "stale": metrics.is_stale(updated, now),
+                "provider_market_cap": _stored(r["provider_market_cap"]),
+                "provider_fdv": _stored(r["provider_fdv"]),
+                "provider_rank": r["provider_rank"],
+                "quality_flags": quality.served_flags(r["quality_flags"], updated, now),
             }
         )
     return rows

@@ -9,8 +9,8 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from capsite.api import Amount
-from valuations import metrics, queries
-from valuations.choices import FdvBasis, Liquidity, Tier
+from valuations import metrics, quality, queries
+from valuations.choices import FdvBasis, Liquidity, QualityFlag, Tier
 from valuations.fields import MAX_DIGITS
 from valuations.models import Asset, Category
 
@@ -68,6 +68,20 @@ class AssetSerializer(FiguresMixin, serializers.ModelSerializer):
     stale = serializers.BooleanField(
         read_only=True, help_text="Last updated longer ago than the staleness limit."
     )
+    provider_market_cap = Amount(
+        allow_null=True, help_text="The market cap the provider published (USD)."
+    )
+    provider_fdv = Amount(
+        allow_null=True, help_text="The FDV the provider published (USD)."
+    )
+    provider_rank = serializers.IntegerField(
+        allow_null=True, read_only=True, help_text="The provider's own rank."
+    )
+    quality_flags = serializers.ListField(
+        child=serializers.ChoiceField(choices=QualityFlag.choices),
+        read_only=True,
+        help_text="Where the provider's data disagrees with itself (PRODUCT.md).",
+    )
 
     class Meta:
         model = Asset
@@ -93,14 +107,23 @@ class AssetSerializer(FiguresMixin, serializers.ModelSerializer):
             "categories",
             "last_updated",
             "stale",
+            "provider_market_cap",
+            "provider_fdv",
+            "provider_rank",
+            "quality_flags",
         ]
 
     def to_representation(self, instance: Asset) -> dict[str, Any]:
+        now = timezone.now()
         instance.figures = queries.figures_for(
             instance, self.context.get("total_market_cap")
         )
-        instance.stale = metrics.is_stale(instance.last_updated, timezone.now())
-        return super().to_representation(instance)
+        instance.stale = metrics.is_stale(instance.last_updated, now)
+        data = super().to_representation(instance)
+        data["quality_flags"] = quality.served_flags(
+            instance.quality_flags, instance.last_updated, now
+        )
+        return data
 
 
 class UnlockSerializer(serializers.Serializer):

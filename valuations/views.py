@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from valuations import charts, metrics, queries
+from valuations import charts, metrics, quality, queries
 from valuations.forms import SORT_LABELS, CalculatorForm, MarketFilterForm
 from valuations.models import Asset
 from valuations.state import current_state, version_of
@@ -23,11 +23,12 @@ def market(request: HttpRequest) -> HttpResponse:
     state = current_state()
     summary = queries.market_summary(state)
     overview = summary.overview
-    wanted = {key: filters.get(key, "") for key in ("tier", "category", "q")}
+    wanted = {key: filters.get(key, "") for key in ("tier", "category", "q", "flag")}
     table = queries.asset_table(
         tier=wanted["tier"],
         category=wanted["category"],
         search=wanted["q"],
+        flag=wanted["flag"],
         sort=filters.get("sort") or "rank",
     )
     paginator = Paginator(table, settings.CAPSITE_PAGE_SIZE)
@@ -60,7 +61,7 @@ def market(request: HttpRequest) -> HttpResponse:
             [(t.tier, t.label, t.share) for t in overview.tiers]
         ),
         "columns": _sort_columns(filters.get("sort") or "rank"),
-        "filtered": any(filters.get(key) for key in ("q", "tier", "category")),
+        "filtered": any(filters.get(key) for key in ("q", "tier", "category", "flag")),
     }
     return render(
         request,
@@ -105,14 +106,33 @@ def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
         )
     )
     changes = queries.tier_changes(asset)
+    figures = queries.figures_for(asset, total)
+    now = timezone.now()
     context = {
         "asset": asset,
-        "figures": queries.figures_for(asset, total),
+        "figures": figures,
+        "quality_notes": quality.notes(
+            flags=quality.served_flags(asset.quality_flags, asset.last_updated, now),
+            price=asset.price,
+            circulating_supply=asset.circulating_supply,
+            total_supply=asset.total_supply,
+            max_supply=asset.max_supply,
+            provider_market_cap=asset.provider_market_cap,
+            last_updated=asset.last_updated,
+        ),
+        "provider": quality.provider_differences(
+            market_cap=figures.market_cap,
+            fdv=figures.fully_diluted_valuation,
+            rank=asset.rank,
+            provider_market_cap=asset.provider_market_cap,
+            provider_fdv=asset.provider_fdv,
+            provider_rank=asset.provider_rank,
+        ),
         "thin_reason": metrics.thin_market_reason(asset.volume_24h, asset.market_cap),
         "price_chart": charts.line_chart([(when, price) for when, price, _ in history]),
         "cap_chart": charts.line_chart([(when, cap) for when, _, cap in history]),
         "history_count": len(history),
-        "stale": metrics.is_stale(asset.last_updated, timezone.now()),
+        "stale": metrics.is_stale(asset.last_updated, now),
         "tier_changes": changes[::-1][:12],
         "tier_change_count": len(changes),
         "unlocks": queries.unlock_schedule(asset, asset.unlocks.all()),

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.api.conftest import queries_for
+from tests.api.conftest import NOW, queries_for
 from tests.factories import AssetFactory, MarketSnapshotFactory, SupplyUnlockFactory
 from valuations.models import Asset
 from valuations.state import refresh_market_state
@@ -195,6 +195,7 @@ def test_filtered_assets_keep_their_global_rank(anon_client, market):
         ({"ordering": "name"}, "ordering"),
         ({"min_market_cap": "lots"}, "min_market_cap"),
         ({"max_market_cap": "NaN"}, "max_market_cap"),
+        ({"flag": "wrong"}, "flag"),
     ],
 )
 def test_bad_filters_are_a_400_naming_the_parameter(anon_client, market, params, field):
@@ -484,3 +485,44 @@ def test_history_runs_the_same_queries_for_3_and_60_snapshots(
     with django_assert_num_queries(budget):
         response = anon_client.get(f"{URL}alpha/history/", {"page_size": 100})
     assert response.json()["count"] == 60
+
+
+def test_provider_figures_and_quality_flags_are_served_and_filterable(
+    anon_client, market
+):
+    alpha = market["alpha"]
+    # 40 × 500,000 = $20,000,000 by capsite; the provider published $25M.
+    alpha.provider_market_cap = Decimal("25000000")
+    alpha.provider_fdv = Decimal("40000000")
+    alpha.provider_rank = 2
+    alpha.save()
+    refresh_market_state(asset_ids=[alpha.pk])
+
+    listed = anon_client.get(URL).json()["results"]
+    detail = anon_client.get(f"{URL}alpha/").json()
+    flagged = anon_client.get(URL, {"flag": "cap_mismatch"}).json()
+
+    row = next(r for r in listed if r["slug"] == "alpha")
+    served = {
+        "provider_market_cap": "25000000",
+        "provider_fdv": "40000000",
+        "provider_rank": 2,
+        "quality_flags": ["cap_mismatch"],
+    }
+    assert {key: row[key] for key in served} == served
+    assert {key: detail[key] for key in served} == served
+    assert [r["slug"] for r in flagged["results"]] == ["alpha"]
+    assert flagged["count"] == 1
+    bitcoin = next(r for r in listed if r["slug"] == "bitcoin")
+    assert (bitcoin["provider_market_cap"], bitcoin["quality_flags"]) == (None, [])
+
+
+def test_stale_is_served_as_a_flag_and_filters_by_the_clock(
+    anon_client, market, time_machine
+):
+    time_machine.move_to(NOW + timedelta(days=2), tick=False)
+
+    stale = anon_client.get(URL, {"flag": "stale"}).json()
+
+    assert stale["count"] == 4
+    assert all("stale" in row["quality_flags"] for row in stale["results"])

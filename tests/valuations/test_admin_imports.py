@@ -103,7 +103,7 @@ def test_upload_previews_the_changes_and_writes_nothing_until_confirmed(
     assert summary["Changed snapshots"] == 0
     assert summary["New assets"] == 1
     assert summary["Assets whose current values change"] == 1
-    assert summary["Bad or unmatched rows"] == 0
+    assert summary["Bad rows"] == 0
     assert "Bitcoin (BIT)" in preview.content.decode()
     assert _written() == before
 
@@ -158,7 +158,7 @@ def test_preview_lists_each_bad_row_with_its_position_field_and_reason(
     ]
     assert _rendered(errors[0]) in response.content.decode()
     assert _rendered(errors[1]) in response.content.decode()
-    assert dict(response.context["summary"])["Bad or unmatched rows"] == 2
+    assert dict(response.context["summary"])["Bad rows"] == 2
     assert not Asset.objects.exists()
 
 
@@ -176,7 +176,7 @@ def test_confirming_bad_rows_without_skip_applies_nothing_and_shows_the_rejected
     assert rejected.skipped == 2
     assert _written() == (0, 0)
     html = response.content.decode()
-    assert "Nothing imported: 2 rows bad or unmatched." in html
+    assert "Nothing imported: 2 rows bad." in html
     assert "<tr><td>item 2</td><td>price</td><td>" in html
     assert "<tr><td>item 3</td><td>last_updated</td><td>" in html
 
@@ -493,6 +493,7 @@ def _asset_change_form(asset: Asset, **mapping: str) -> dict[str, str]:
 
 def _bnb() -> Asset:
     return AssetFactory(
+        source="csv",  # no CoinGecko id recorded: only the provider ids a test adds
         slug="binancecoin",
         symbol="bnb",
         name="BNB",
@@ -524,15 +525,17 @@ def test_a_provider_id_mapped_on_the_asset_page_imports_cmc_rows_onto_that_asset
         ProviderId.objects.get(provider="coinmarketcap", external_id="1839").asset
         == bnb
     )
-    assert dict(preview.context["summary"])["Bad or unmatched rows"] == 0
+    assert dict(preview.context["summary"])["Rows waiting for mapping"] == 0
     bnb.refresh_from_db()
     assert bnb.price == Decimal("612.5")
     assert bnb.snapshots.get().price == Decimal("612.5")
     assert Asset.objects.count() == 1
 
 
-def test_an_unmatched_cmc_row_is_listed_with_a_link_to_map_it(staff_client: Client):
-    _bnb()
+def test_a_waiting_cmc_row_is_listed_with_its_candidates_and_their_prices(
+    staff_client: Client,
+):
+    bnb = _bnb()
     listings = json.dumps({"data": [_cmc(1839, "BNB", "Build N Build", "612.5")]})
 
     _upload(staff_client, listings)
@@ -540,12 +543,20 @@ def test_an_unmatched_cmc_row_is_listed_with_a_link_to_map_it(staff_client: Clie
 
     html = response.content.decode()
     map_url = reverse("admin:valuations_providerid_add")
-    assert f'href="{map_url}?provider=coinmarketcap&amp;external_id=1839"' in html
-    assert "matches no asset with confidence (same symbol: binancecoin)" in html
-    prefilled = staff_client.get(
-        map_url, {"provider": "coinmarketcap", "external_id": "1839"}
+    assert (
+        f'href="{map_url}?provider=coinmarketcap&amp;external_id=1839&amp;asset={bnb.pk}"'
+        in html
     )
-    assert prefilled.context["adminform"].form.initial["external_id"] == "1839"
+    assert "its symbol belongs to binancecoin, named otherwise" in html
+    # bnb's current price, $600 on 2026-04-30, is 0.98 × the row's $612.50.
+    assert "$600.00 on 2026-04-30" in html
+    assert "0.98 × the row" in html
+    assert dict(response.context["summary"])["Rows waiting for mapping"] == 1
+    prefilled = staff_client.get(
+        map_url, {"provider": "coinmarketcap", "external_id": "1839", "asset": bnb.pk}
+    )
+    initial = prefilled.context["adminform"].form.initial
+    assert (initial["external_id"], str(initial["asset"])) == ("1839", str(bnb.pk))
 
 
 def test_a_provider_id_already_mapped_is_refused_on_the_asset_page(
@@ -569,7 +580,7 @@ def test_provider_ids_are_searchable_by_external_id_and_asset(staff_client: Clie
     bnb = _bnb()
     ProviderId.objects.create(asset=bnb, provider="coinmarketcap", external_id="1839")
     ProviderId.objects.create(
-        asset=AssetFactory(slug="tether", symbol="usdt", name="Tether"),
+        asset=AssetFactory(slug="tether", symbol="usdt", name="Tether", source="csv"),
         provider="coinmarketcap",
         external_id="825",
     )

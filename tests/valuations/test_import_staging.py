@@ -265,7 +265,9 @@ def test_previewing_pairs_each_unmatched_row_with_the_row_it_came_from():
         "coinmarketcap",
         "1839",
     )
-    assert preview.plan.skipped == 1
+    assert (preview.plan.skipped, preview.plan.waiting_rows) == (0, 1)
+    (candidate,) = preview.plan.candidates["item 1"]
+    assert candidate.asset.slug == "binancecoin"
 
 
 def test_previewing_plans_again_so_a_mapping_added_since_the_upload_counts():

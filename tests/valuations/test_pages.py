@@ -162,7 +162,7 @@ def test_market_page_lists_assets_by_global_rank_with_tier_and_caps(client, mark
         ("3", "Chainlink CHAI"),
         ("4", "Uniswap UNIS"),
         ("5", "Thin Coin THIN"),
-        ("—", "No Price NO-P"),
+        ("—", "No Price NO-P ⚑"),  # no volume reported: flagged
     ]
     bitcoin = rows[0]
     assert bitcoin[2] == "$76,500.00"
@@ -222,7 +222,7 @@ def test_market_page_counts_assets_and_cap_per_tier(client, market):
         ("tier=large", ["Bitcoin BITC", "Ethereum ETHE"]),
         ("tier=mid", ["Chainlink CHAI", "Uniswap UNIS"]),
         ("tier=small", ["Thin Coin THIN"]),
-        ("tier=unranked", ["No Price NO-P"]),
+        ("tier=unranked", ["No Price NO-P ⚑"]),
         ("category=defi", ["Chainlink CHAI", "Uniswap UNIS"]),
         ("category=layer-1&tier=large", ["Bitcoin BITC", "Ethereum ETHE"]),
         ("q=chain", ["Chainlink CHAI"]),
@@ -277,7 +277,7 @@ def test_sort_links_order_the_rows(client, market, sort, expected):
     response = client.get(f"{MARKET}?sort={sort}")
 
     names = [market[slug].name + " " + slug[:4].upper() for slug in expected]
-    assert _names(response) == names
+    assert [name.removesuffix(" ⚑") for name in _names(response)] == names
 
 
 def test_sort_header_links_flip_the_current_direction(client, market):
@@ -783,3 +783,40 @@ def test_the_market_page_explains_the_thin_market_mark(client, market):
         "⚠ marks a thin market (24 h volume unknown, under $100,000, or under "
         "0.2 % of the market cap)"
     ) in text
+
+
+def test_the_flag_filter_lists_only_assets_with_that_data_quality_flag(
+    client, market
+):
+    market["uniswap"].provider_market_cap = D("9000000000")  # 3B by price × supply
+    market["uniswap"].save()
+
+    mismatched = client.get(f"{MARKET}?flag=cap_mismatch")
+    silent = client.get(f"{MARKET}?flag=no_volume")
+    bogus = client.get(f"{MARKET}?flag=bogus")
+
+    assert _names(mismatched) == ["Uniswap UNIS ⚑"]
+    assert _names(silent) == ["No Price NO-P ⚑"]
+    assert 'href="/assets/uniswap/#data-quality"' in mismatched.content.decode()
+    assert bogus.status_code == 400
+    assert "Select a valid choice" in bogus.content.decode()
+
+
+def test_asset_page_shows_each_flag_with_both_values_and_the_providers_figures(
+    client, market
+):
+    uniswap = market["uniswap"]
+    uniswap.provider_market_cap = D("3300000000")
+    uniswap.provider_fdv = D("5000000000")
+    uniswap.provider_rank = 7
+    uniswap.save()
+
+    html = client.get(uniswap.get_absolute_url()).content.decode()
+
+    # 5 × 600,000,000 = $3,000,000,000; the provider says 3.3B: 10 % more.
+    assert "The provider publishes a market cap of $3,300,000,000; price × " in html
+    assert "circulating supply is $3,000,000,000 (+10.0 %)" in html
+    assert "Provider: $3.30B (+10.0 %)" in html
+    # FDV 5 × 1,000,000,000 agrees with the provider's: not repeated.
+    assert "Provider: $5.00B" not in html
+    assert "(provider: #7)" in html

@@ -286,8 +286,8 @@ RANK_ORDER = [
                 "solana",
                 "ethereum",
                 "bitcoin",
-                "arbitrum",
                 "unpriced-coin",
+                "arbitrum",
             ],
         ),
         (
@@ -331,17 +331,18 @@ RANK_ORDER = [
         ),
         (
             # 0.05 for bitcoin, ethereum, tinycoin; 0.1 for arbitrum, solana;
-            # 2.0 for chainlink; none without a positive cap. Ties go by slug.
+            # 2.0 for chainlink; none without a positive cap. Ascending is the
+            # exact reverse of descending, ties too; unknowns stay last.
             "volume_to_market_cap",
             [
-                "bitcoin",
-                "ethereum",
                 "tinycoin",
-                "arbitrum",
+                "ethereum",
+                "bitcoin",
                 "solana",
+                "arbitrum",
                 "chainlink",
-                "uncirculated-coin",
                 "unpriced-coin",
+                "uncirculated-coin",
             ],
         ),
         (

@@ -9,13 +9,14 @@ from django.contrib import admin
 from django.db.models import Count, F, Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from valuations import metrics
+from valuations import metrics, quality, queries
 from valuations.admin.common import RefreshesMarketState
 from valuations.admin.imports import MARKET_UPLOAD_PERMS
-from valuations.choices import Liquidity, Tier
+from valuations.choices import Liquidity, QualityFlag, Tier
 from valuations.forms_admin import (
     AssetAdminForm,
     MarketSnapshotAdminForm,
@@ -75,6 +76,27 @@ class TierListFilter(admin.SimpleListFilter):
             # valuations.state with the same bounds tier_for() uses.
             return queryset.in_tier(tier)
         return queryset
+
+
+class QualityFlagListFilter(admin.SimpleListFilter):
+    title = "data quality"
+    parameter_name = "flag"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin
+    ) -> list[tuple[str, str]]:
+        return list(QualityFlag.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Asset]) -> QuerySet:
+        if flag := self.value():
+            return queries.flagged(queryset, flag, timezone.now())
+        return queryset
+
+
+@admin.display(description="data quality")
+def data_quality(obj: Asset) -> str:
+    flags = quality.served_flags(obj.quality_flags, obj.last_updated, timezone.now())
+    return ", ".join(QualityFlag(flag).label for flag in flags) or "—"
 
 
 class MarketSnapshotInline(admin.TabularInline):
@@ -159,9 +181,10 @@ class AssetAdmin(RefreshesMarketState):
         liquidity,
         "volume_usd",
         "last_updated",
+        data_quality,
     )
     list_display_links = ("name",)
-    list_filter = (TierListFilter, "categories", "source")
+    list_filter = (TierListFilter, QualityFlagListFilter, "categories", "source")
     search_fields = ("slug", "symbol", "name")
     search_help_text = "Search by id (slug), symbol or name."
     filter_horizontal = ("categories",)
@@ -171,6 +194,10 @@ class AssetAdmin(RefreshesMarketState):
         tier,
         liquidity,
         "snapshot_history",
+        "provider_market_cap",
+        "provider_fdv",
+        "provider_rank",
+        data_quality,
     )
     inlines = (ProviderIdInline, MarketSnapshotInline, SupplyUnlockInline)
 
@@ -221,6 +248,19 @@ class AssetAdmin(RefreshesMarketState):
                             tier,
                             liquidity,
                             "snapshot_history",
+                        )
+                    },
+                )
+            )
+            fieldsets.append(
+                (
+                    "As the provider published it",
+                    {
+                        "fields": (  # type: ignore[typeddict-item]
+                            "provider_market_cap",
+                            "provider_fdv",
+                            "provider_rank",
+                            data_quality,
                         )
                     },
                 )

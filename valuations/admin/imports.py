@@ -60,21 +60,44 @@ def _import_summary(plan: ImportPlan) -> list[tuple[str, int]]:
         ("Unchanged snapshots", plan.unchanged),
         ("New assets", len(plan.new_assets)),
         ("Assets whose current values change", len(plan.changed_assets)),
-        ("Bad or unmatched rows", plan.skipped),
+        ("Bad rows", plan.skipped),
+        ("Rows waiting for mapping", plan.waiting_rows),
     ]
 
 
 def _unmatched_rows(preview: StagedPreview) -> list[dict[str, Any]]:
-    """Each unmatched row with a link that adds its provider id, prefilled."""
+    """Each waiting row with its candidates, their prices near the row's time,
+    and links that record its provider id: for a candidate, or to choose."""
     add_url = reverse("admin:valuations_providerid_add")
     unmatched = []
     for error, row in preview.unmatched:
-        query = (
-            urlencode({"provider": row.provider, "external_id": row.external_id})
+        ids = (
+            {"provider": row.provider, "external_id": row.external_id}
             if row is not None
-            else urlencode({"provider": Provider.COINMARKETCAP})
+            else {"provider": Provider.COINMARKETCAP}
         )
-        unmatched.append({"error": error, "map_url": f"{add_url}?{query}"})
+        candidates = [
+            {
+                "asset": candidate.asset,
+                "price": candidate.price,
+                "priced_at": candidate.priced_at,
+                "ratio": (
+                    candidate.price / row.price
+                    if row is not None and row.price and candidate.price is not None
+                    else None
+                ),
+                "map_url": f"{add_url}?{urlencode({**ids, 'asset': str(candidate.asset.pk)})}",
+            }
+            for candidate in preview.plan.candidates.get(error.position, [])
+        ]
+        unmatched.append(
+            {
+                "error": error,
+                "row": row,
+                "candidates": candidates,
+                "map_url": f"{add_url}?{urlencode(ids)}",
+            }
+        )
     return unmatched
 
 
@@ -304,7 +327,7 @@ class ImportRunAdmin(admin.ModelAdmin):
         else:
             messages.error(
                 request,
-                f"Nothing imported: {count_phrase(report.skipped, 'row')} bad or unmatched. "
+                f"Nothing imported: {count_phrase(report.skipped, 'row')} bad. "
                 "Fix the file, or upload it again and apply the good rows only.",
             )
         assert report.run is not None  # import_markets records every run

@@ -63,6 +63,9 @@ class ImportReport:
     skipped: int = 0
     assets_created: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # One message per coin that waits for staff to map it; the rows it has.
+    waiting: list[RowError] = field(default_factory=list)
+    waiting_rows: int = 0
     applied: bool = False
     run: ImportRun | None = None
 
@@ -76,7 +79,9 @@ class ImportReport:
             unchanged=plan.unchanged,
             skipped=plan.skipped,
             assets_created=len(plan.new_assets),
-            errors=plan.errors + plan.unmatched,
+            errors=list(plan.errors),
+            waiting=list(plan.unmatched),
+            waiting_rows=plan.waiting_rows,
             applied=applied,
         )
 
@@ -102,12 +107,14 @@ def import_markets(
     """Import a market-data file: all rows, or none when any row is bad.
 
     With ``skip_invalid`` the good rows are applied and the bad ones still
-    reported. Importing the same file twice changes nothing the second time.
-    Raises FormatError when the file as a whole cannot be read.
+    reported. Rows no asset can be matched to with confidence wait for staff
+    to map them and never hold back the rest. Importing the same file twice
+    changes nothing the second time. Raises FormatError when the file as a
+    whole cannot be read.
     """
     started = timezone.now()
     fmt, plan = preview_markets(text, fmt=fmt)
-    rejected = bool(plan.errors or plan.unmatched) and not skip_invalid
+    rejected = bool(plan.errors) and not skip_invalid
     with transaction.atomic():
         if not rejected:
             apply_plan(plan)

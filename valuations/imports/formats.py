@@ -16,10 +16,12 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.validators import slug_re
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from valuations import metrics
-from valuations.fields import DECIMAL_PLACES, MAX_DIGITS
+from capsite.text import unstorable_character
+from valuations import metrics, quality
+from valuations.fields import DECIMAL_PLACES, MAX_DIGITS, PRODUCT_MAX_DIGITS
 from valuations.models import Provider
 
 MARKET_FIELDS = (
@@ -29,13 +31,20 @@ MARKET_FIELDS = (
     "max_supply",
     "volume_24h",
 )
+# What the provider published beside them, kept as published (0 is "unknown").
+PROVIDER_FIELDS = ("provider_market_cap", "provider_fdv", "provider_rank")
 CSV_HEADER = "id,symbol,name,price,circulating_supply,total_supply,max_supply,volume_24h,last_updated"
+# Optional CSV columns: the provider's own figures.
+CSV_OPTIONAL = PROVIDER_FIELDS
 # What the database stores: numbers are rounded to DECIMAL_PLACES as PostgreSQL
 # would (so a re-import compares equal), and larger ones cannot be stored.
 _QUANTUM = Decimal(1).scaleb(-DECIMAL_PLACES)
 _INTEGER_DIGITS = MAX_DIGITS - DECIMAL_PLACES
-# Longest id, symbol and name an Asset can hold.
-_MAX_LENGTHS = {"id": 200, "symbol": 40, "name": 200}
+_PRODUCT_DIGITS = PRODUCT_MAX_DIGITS - DECIMAL_PLACES
+# Longest id, slug, symbol and name an Asset or ProviderId can hold.
+_MAX_LENGTHS = {"id": 200, "slug": 200, "symbol": 40, "name": 200}
+# A rank is a PositiveIntegerField: at most this on every database.
+_MAX_RANK = 2_147_483_647
 
 
 class Format:
@@ -63,9 +72,18 @@ class MarketRow:
     total_supply: Decimal | None
     max_supply: Decimal | None
     volume_24h: Decimal | None
+    provider_market_cap: Decimal | None = None
+    provider_fdv: Decimal | None = None
+    provider_rank: int | None = None
+    # A max or total supply of 0 beside a positive circulating supply, read as
+    # unknown (PRODUCT.md, data quality).
+    supply_unknown: bool = False
 
-    def values(self) -> dict[str, Decimal | None]:
-        return {field: getattr(self, field) for field in MARKET_FIELDS}
+    def values(self) -> dict[str, Decimal | int | None]:
+        """Every stored value of a snapshot: market fields and provider figures."""
+        return {
+            field: getattr(self, field) for field in (*MARKET_FIELDS, *PROVIDER_FIELDS)
+        }
 
 
 @dataclass(frozen=True)
@@ -114,30 +132,38 @@ def _load_json(text: str) -> Any:
         return json.loads(text, parse_float=Decimal, parse_int=Decimal)
     except json.JSONDecodeError as exc:
         raise FormatError(f"Not valid JSON: {exc.msg} at line {exc.lineno}.") from exc
+    except RecursionError as exc:
+        raise FormatError("Not a listings file: JSON nested too deeply.") from exc
 
 
 def parse_number(
-    value: Any, field: str, position: str, errors: list[RowError]
+    value: Any,
+    field: str,
+    position: str,
+    errors: list[RowError],
+    *,
+    integer_digits: int = _INTEGER_DIGITS,
 ) -> Decimal | None:
     if value is None or value == "":
         return None
+    shown = str(value)[:40]  # a hostile file's megabyte of digits stays out of reports
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except InvalidOperation:
-        errors.append(RowError(position, field, f"“{value}” is not a number."))
+        errors.append(RowError(position, field, f"“{shown}” is not a number."))
         return None
     if not number.is_finite():
-        errors.append(RowError(position, field, f"“{value}” is not a number."))
+        errors.append(RowError(position, field, f"“{shown}” is not a number."))
         return None
     if number < 0:
-        errors.append(RowError(position, field, f"{value} is negative."))
+        errors.append(RowError(position, field, f"{shown} is negative."))
         return None
-    if number.adjusted() >= _INTEGER_DIGITS:
+    if number.adjusted() >= integer_digits:
         errors.append(
             RowError(
                 position,
                 field,
-                f"{value} is too large (at most {_INTEGER_DIGITS} digits before the point).",
+                f"{shown} is too large (at most {integer_digits} digits before the point).",
             )
         )
         return None
@@ -147,6 +173,49 @@ def parse_number(
     return number
 
 
+def _parse_rank(value: Any, position: str, errors: list[RowError]) -> int | None:
+    """A provider's rank: a whole number from 1; 0 or none means unranked."""
+    found: list[RowError] = []
+    number = parse_number(value, "provider_rank", position, found)
+    if (
+        not found
+        and number is not None
+        and (number != number.to_integral_value() or number > _MAX_RANK)
+    ):
+        found.append(RowError(position, "provider_rank", "Not a whole number rank."))
+    errors.extend(found)
+    return None if found or not number else int(number)
+
+
+def _text(
+    raw: dict[str, Any],
+    name: str,
+    keys: dict[str, str],
+    get: Callable[[dict[str, Any], str], Any],
+    position: str,
+    found: list[RowError],
+) -> str:
+    """A text field, checked for length and characters no database stores."""
+    value = get(raw, keys[name]) if name in keys else None
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list, bool)):
+        found.append(RowError(position, name, "Not a text value."))
+        return ""
+    text = str(value).strip()
+    if len(text) > _MAX_LENGTHS[name]:
+        found.append(
+            RowError(position, name, f"Longer than {_MAX_LENGTHS[name]} characters.")
+        )
+    elif problem := unstorable_character(text):
+        found.append(RowError(position, name, problem))
+    return text
+
+
+def _too_large(product: Decimal | None) -> bool:
+    return product is not None and product.adjusted() >= _PRODUCT_DIGITS
+
+
 def _row(
     raw: dict[str, Any],
     *,
@@ -154,12 +223,23 @@ def _row(
     provider: str,
     keys: dict[str, str],
     errors: list[RowError],
+    now: datetime,
     get: Callable[[dict[str, Any], str], Any] = lambda raw, key: raw.get(key),
 ) -> MarketRow | None:
-    """Build a row, recording every problem found in it; None when it has any."""
+    """Build a row, recording every problem found in it; None when it has any.
+
+    Provider quirks are accepted as PRODUCT.md says: a max or total supply of
+    0 beside a positive circulating supply is read as unknown, a circulating
+    supply above the max is kept (and flagged when apply stores the row).
+    """
     found: list[RowError] = []
-    external_id = str(get(raw, keys["id"]) or "").strip()
-    if not external_id:
+    external_id = _text(raw, "id", keys, get, position, found)
+    slug_hint = _text(raw, "slug", keys, get, position, found) or external_id
+    symbol = _text(raw, "symbol", keys, get, position, found)
+    name = _text(raw, "name", keys, get, position, found)
+    if any(e.field in ("id", "slug") for e in found):
+        pass  # too long or unstorable: said once
+    elif not external_id:
         found.append(RowError(position, "id", "Missing id."))
     elif provider != Provider.COINMARKETCAP and not slug_re.match(external_id):
         # The id becomes the asset's slug, which its page's URL is built from.
@@ -167,38 +247,75 @@ def _row(
             RowError(
                 position,
                 "id",
-                f"“{external_id}” is not an id: use letters, digits, - and _ only.",
+                f"“{external_id[:40]}” is not an id: use letters, digits, - and _ only.",
             )
         )
-    for name, limit in _MAX_LENGTHS.items():
-        text = str(get(raw, keys[name]) or "").strip()
-        if len(text) > limit:
-            found.append(RowError(position, name, f"Longer than {limit} characters."))
+    elif slug_hint and not slug_re.match(slug_hint):
+        found.append(
+            RowError(position, "slug", "Not a slug: use letters, digits, - and _ only.")
+        )
     values = {
         f: parse_number(get(raw, keys[f]), f, position, found) for f in MARKET_FIELDS
     }
+    provider_values = {
+        f: parse_number(
+            get(raw, keys[f]) if f in keys else None,
+            f,
+            position,
+            found,
+            integer_digits=_PRODUCT_DIGITS,
+        )
+        for f in ("provider_market_cap", "provider_fdv")
+    }
+    rank = _parse_rank(
+        get(raw, keys["provider_rank"]) if "provider_rank" in keys else None,
+        position,
+        found,
+    )
     if get(raw, keys["price"]) in (None, ""):
         found.append(RowError(position, "price", "Missing price."))
-    circulating, maximum = values["circulating_supply"], values["max_supply"]
-    if not metrics.circulating_within_max(circulating, maximum):
-        found.append(
-            RowError(
-                position,
-                "circulating_supply",
-                f"Circulating supply {circulating} exceeds max supply {maximum}.",
+    circulating = values["circulating_supply"]
+    supply_unknown = False
+    for supply in ("max_supply", "total_supply"):
+        if quality.is_supply_unknown(circulating, values[supply]):
+            values[supply], supply_unknown = None, True
+    price = values["price"]
+    fdv_supply = (
+        values["max_supply"]
+        if values["max_supply"] is not None
+        else values["total_supply"]
+    )
+    for label, amount in (("circulating supply", circulating), ("supply", fdv_supply)):
+        if (
+            price is not None
+            and amount is not None
+            and _too_large(metrics.market_cap(price, amount))
+        ):
+            found.append(
+                RowError(position, "price", f"Price × {label} is too large to store.")
             )
-        )
+            break
     raw_time = get(raw, keys["taken_at"])
     try:
-        taken_at = parse_datetime(str(raw_time or "").strip())
-    except ValueError:  # well formed but impossible: 2024-02-30, 25:00
+        taken_at = parse_datetime(str(raw_time or "").strip()[:64])
+    except (ValueError, OverflowError):  # well formed but impossible: 2024-02-30
         taken_at = None
+    shown_time = str(raw_time)[:40]
     if taken_at is None or taken_at.tzinfo is None:
         found.append(
             RowError(
-                position, "last_updated", f"“{raw_time}” is not a time with a zone."
+                position, "last_updated", f"“{shown_time}” is not a time with a zone."
             )
         )
+    else:
+        try:
+            problem = metrics.time_problem(taken_at, now)
+        except OverflowError:  # a zone that pushes it past year 9999
+            problem = "out of range"
+        if problem:
+            found.append(
+                RowError(position, "last_updated", f"“{shown_time}” is {problem}.")
+            )
     if found:
         errors.extend(found)
         return None
@@ -207,11 +324,14 @@ def _row(
         position=position,
         provider=provider,
         external_id=external_id,
-        slug_hint=str(get(raw, keys.get("slug", keys["id"])) or external_id).strip(),
-        symbol=str(get(raw, keys["symbol"]) or "").strip(),
-        name=str(get(raw, keys["name"]) or external_id).strip(),
+        slug_hint=slug_hint,
+        symbol=symbol,
+        name=name or external_id,
         taken_at=taken_at,
         **values,
+        **provider_values,
+        provider_rank=rank,
+        supply_unknown=supply_unknown,
     )
 
 
@@ -225,6 +345,9 @@ COINGECKO_KEYS = {
     "total_supply": "total_supply",
     "max_supply": "max_supply",
     "volume_24h": "total_volume",
+    "provider_market_cap": "market_cap",
+    "provider_fdv": "fully_diluted_valuation",
+    "provider_rank": "market_cap_rank",
 }
 CMC_KEYS = {
     "id": "id",
@@ -237,8 +360,13 @@ CMC_KEYS = {
     "total_supply": "total_supply",
     "max_supply": "max_supply",
     "volume_24h": "quote.USD.volume_24h",
+    "provider_market_cap": "quote.USD.market_cap",
+    "provider_fdv": "quote.USD.fully_diluted_market_cap",
+    "provider_rank": "cmc_rank",
 }
-CSV_KEYS = {name: name for name in CSV_HEADER.split(",")} | {"taken_at": "last_updated"}
+CSV_KEYS = {name: name for name in (*CSV_HEADER.split(","), *CSV_OPTIONAL)} | {
+    "taken_at": "last_updated"
+}
 HISTORY_KEYS = {
     "id": "coin_id",
     "symbol": "symbol",
@@ -249,6 +377,9 @@ HISTORY_KEYS = {
     "total_supply": "total_supply",
     "max_supply": "max_supply",
     "volume_24h": "total_volume_usd",
+    "provider_market_cap": "market_cap_usd",
+    "provider_fdv": "fully_diluted_valuation_usd",
+    "provider_rank": "market_cap_rank",
 }
 
 
@@ -259,9 +390,12 @@ def _dotted(raw: dict[str, Any], key: str) -> Any:
     return value
 
 
-def parse(text: str, fmt: str) -> tuple[list[MarketRow], list[RowError]]:
+def parse(
+    text: str, fmt: str, *, now: datetime | None = None
+) -> tuple[list[MarketRow], list[RowError]]:
     """Parse a whole file of the given format into good rows and row errors."""
     errors: list[RowError] = []
+    now = now or timezone.now()
     if fmt in (Format.COINGECKO, Format.COINMARKETCAP):
         data = _load_json(text.lstrip("\ufeff"))
         items = data.get("data") if isinstance(data, dict) else data
@@ -275,6 +409,7 @@ def parse(text: str, fmt: str) -> tuple[list[MarketRow], list[RowError]]:
                 provider=Provider.COINMARKETCAP if cmc else Provider.COINGECKO,
                 keys=CMC_KEYS if cmc else COINGECKO_KEYS,
                 errors=errors,
+                now=now,
                 get=_dotted,
             )
             for i, raw in enumerate(items, 1)
@@ -283,21 +418,31 @@ def parse(text: str, fmt: str) -> tuple[list[MarketRow], list[RowError]]:
         reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
         keys = HISTORY_KEYS if fmt == Format.HISTORY else CSV_KEYS
         required = {keys["id"], keys["price"], keys["taken_at"]}
-        missing = required - set(reader.fieldnames or [])
+        try:
+            missing = required - set(reader.fieldnames or [])
+        except csv.Error as exc:
+            raise FormatError(f"Line 1 cannot be read as CSV: {exc}.") from exc
         if missing:
             raise FormatError(f"Missing column(s): {', '.join(sorted(missing))}.")
         provider = Provider.COINGECKO if fmt == Format.HISTORY else Provider.CSV
-        # reader.line_num, not a count of rows: blank lines are skipped.
-        rows = [
-            _row(
-                raw,
-                position=f"line {reader.line_num}",
-                provider=provider,
-                keys=keys,
-                errors=errors,
-            )
-            for raw in reader
-        ]
+        rows = []
+        try:
+            for raw in reader:
+                # reader.line_num, not a count of rows: blank lines are skipped.
+                rows.append(
+                    _row(
+                        raw,
+                        position=f"line {reader.line_num}",
+                        provider=provider,
+                        keys=keys,
+                        errors=errors,
+                        now=now,
+                    )
+                )
+        except csv.Error as exc:  # a field past csv.field_size_limit, …
+            raise FormatError(
+                f"Line {reader.line_num} cannot be read as CSV: {exc}."
+            ) from exc
     else:
         raise FormatError(
             f"Unknown format {fmt!r}; use one of {', '.join(Format.ALL)}."

@@ -114,3 +114,13 @@ def bar_width(value: object) -> str:
     if number is None:
         return "0"
     return f"{min(max(float(number) * 100, 0.0), 100.0):.3f}"
+
+
+@register.filter
+def signed_percent(value: object, places: int = 1) -> str:
+    """A difference in percent with its sign: +36.3 %, -3.5 %."""
+    number = _as_decimal(value)
+    if number is None:
+        return DASH
+    sign = "+" if number > 0 else "-" if number < 0 else ""
+    return f"{sign}{_grouped(abs(number), places)} %"

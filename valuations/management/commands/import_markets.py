@@ -16,7 +16,8 @@ class Command(BaseCommand):
         "coingecko (coins/markets JSON), coinmarketcap (listings/latest JSON, with or "
         f"without its status/data wrapper), csv (header: {CSV_HEADER}), history (the "
         "daily history CSV). A file with any bad row changes nothing unless "
-        "--skip-invalid is given."
+        "--skip-invalid is given. Rows that match no asset with confidence wait "
+        "for staff to map them in the admin; the rest of the file applies."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,10 +46,13 @@ class Command(BaseCommand):
             raise CommandError(f"{file}: {exc}") from exc
         for error in report.errors:
             self.stderr.write(f"{file.name}: {error}")
+        for waiting in report.waiting:
+            self.stderr.write(f"{file.name}: {waiting}")
         summary = (
             f"{file.name} ({report.format}): {report.rows} rows; snapshots {report.created} "
             f"new, {report.updated} updated, {report.unchanged} unchanged; "
-            f"{report.assets_created} new assets; {report.skipped} rows skipped."
+            f"{report.assets_created} new assets; {report.skipped} rows skipped; "
+            f"{report.waiting_rows} rows wait for mapping."
         )
         if not report.applied:
             raise CommandError(

@@ -1,0 +1,17 @@
+"""Text from files, feeds and forms: what may be stored and shown."""
+
+from __future__ import annotations
+
+import re
+
+# C0 and C1 control characters (NUL, newlines and tabs included: none belongs in
+# a name, a symbol or an id) and lone surrogates, which no UTF-8 database stores.
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def unstorable_character(text: str) -> str | None:
+    """Return why ``text`` cannot be stored as a one-line name, or None when it can."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    return f"Contains the control character U+{ord(found.group()):04X}."
