@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import requests
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
-from requests.adapters import HTTPAdapter
+from urllib3 import BaseHTTPResponse
 from urllib3.exceptions import InvalidHeader, MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util import Retry
 
+from valuations import deadlines
 from valuations.imports import Format, FormatError, ImportReport, import_markets
+from valuations.locks import exclusive
 from valuations.models import ImportRun
+
+logger = logging.getLogger(__name__)
 
 PER_PAGE = 250
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+LOCK_NAME = "market-refresh"
+CHUNK_BYTES = 64 * 1024
+ERROR_BODY_BYTES = 2000  # enough of an error answer to quote 200 characters of it
 
 
 class FeedError(Exception):
-    """The market-data API could not be read in full; nothing was imported."""
+    """The refresh failed (API unreadable, too slow or too big, or already running).
+
+    Nothing was imported.
+    """
 
 
 class _CappedRetry(Retry):
@@ -38,6 +50,17 @@ class _CappedRetry(Retry):
             return 0  # unreadable: Retry.sleep falls back to the exponential backoff
         return min(seconds, float(settings.MARKET_DATA_MAX_RETRY_AFTER))
 
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        # Fail now rather than wake up, or start another attempt, past the deadline.
+        deadline = deadlines.current.get()
+        if deadline is not None:
+            wait = self.get_backoff_time()
+            if self.respect_retry_after_header and response is not None:
+                wait = self.get_retry_after(response) or wait
+            if wait >= deadline.left():
+                raise deadlines.OutOfTime
+        super().sleep(response)
+
 
 def _session() -> requests.Session:
     retry = _CappedRetry(
@@ -49,7 +72,7 @@ def _session() -> requests.Session:
         raise_on_status=False,
     )
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
+    adapter = deadlines.DeadlineAdapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["Accept"] = "application/json"
@@ -78,11 +101,28 @@ def _describe(exc: requests.RequestException) -> str:
     return f"cannot connect ({reason})"
 
 
-def _fetch_page(session: requests.Session, page: int) -> tuple[str, int]:
-    """Return one page's JSON array as text and its number of coins."""
-    where = f"{_endpoint()} page {page}"
+def _after_retries() -> str:
     retries = settings.MARKET_DATA_RETRIES
-    after = f", after {retries} retr{'y' if retries == 1 else 'ies'}"
+    return f", after {retries} retr{'y' if retries == 1 else 'ies'}"
+
+
+def _read(response: requests.Response, limit: int) -> bytes:
+    """Return the body, or as much of it as shows it is longer than ``limit`` bytes.
+
+    Reading stops at the first piece past the limit: the rest is never read.
+    """
+    body = bytearray()
+    for chunk in response.iter_content(chunk_size=min(limit + 1, CHUNK_BYTES)):
+        body += chunk
+        if len(body) > limit:
+            break
+    return bytes(body)
+
+
+def _get(
+    session: requests.Session, page: int, where: str, deadline: deadlines.Deadline
+) -> requests.Response:
+    """Send one page's request; return the answer with its body still unread."""
     params: dict[str, str | int] = {
         "vs_currency": "usd",
         "order": "market_cap_desc",
@@ -92,24 +132,64 @@ def _fetch_page(session: requests.Session, page: int) -> tuple[str, int]:
     }
     try:
         # No redirects: requests would forward the API key header to another host.
-        response = session.get(
+        return session.get(
             _endpoint(),
             params=params,
-            timeout=settings.MARKET_DATA_TIMEOUT,
+            timeout=min(settings.MARKET_DATA_TIMEOUT, deadline.left()),
             allow_redirects=False,
+            stream=True,
         )
+    except deadlines.OutOfTime as exc:
+        raise FeedError(deadline.message(where)) from exc
     except (requests.ConnectionError, requests.Timeout) as exc:
-        raise FeedError(f"{where}: {_describe(exc)}{after}.") from exc
+        if deadline.passed():
+            raise FeedError(deadline.message(where)) from exc
+        raise FeedError(f"{where}: {_describe(exc)}{_after_retries()}.") from exc
     except requests.RequestException as exc:  # a malformed MARKET_DATA_URL, …
         raise FeedError(f"{where}: {exc}") from exc
-    if not 200 <= response.status_code < 300:
-        retried = after if response.status_code in RETRY_STATUSES else ""
-        body = " ".join(response.text.split())[:200]
+
+
+def _fetch_page(
+    session: requests.Session, page: int, deadline: deadlines.Deadline
+) -> tuple[str, int]:
+    """Return one page's JSON array as text and its number of coins."""
+    where = f"{_endpoint()} page {page}"
+    if deadline.passed():
+        raise FeedError(deadline.message(where))
+    limit = settings.MARKET_DATA_MAX_BYTES
+    too_big = (
+        f"{where}: the answer is larger than {limit:,} bytes (MARKET_DATA_MAX_BYTES)."
+    )
+    # Closing the response drops its connection: an unread rest is never read.
+    with _get(session, page, where, deadline) as response:
+        ok = 200 <= response.status_code < 300
+        declared = response.headers.get("Content-Length", "")
+        if ok and declared.isdigit() and int(declared) > limit:
+            raise FeedError(too_big)
+        try:
+            content = _read(response, limit if ok else ERROR_BODY_BYTES)
+        except requests.RequestException as exc:
+            if deadline.passed():
+                raise FeedError(deadline.message(where)) from exc
+            reason = exc.args[0] if exc.args else exc
+            timed_out = isinstance(reason, Urllib3Timeout)
+            broke = (
+                f"no data for {settings.MARKET_DATA_TIMEOUT} s"
+                if isinstance(exc, requests.Timeout) or timed_out
+                else "the connection broke"
+            )
+            raise FeedError(f"{where}: the answer broke off: {broke}.") from exc
+    if not ok:
+        retried = _after_retries() if response.status_code in RETRY_STATUSES else ""
+        text = " ".join(content.decode("utf-8", errors="replace").split())
         raise FeedError(
-            f"{where}: HTTP {response.status_code} {response.reason}{retried}: {body}"
+            f"{where}: HTTP {response.status_code} {response.reason}{retried}: "
+            f"{text[:200]}"
         )
+    if len(content) > limit:
+        raise FeedError(too_big)
     try:
-        text = response.content.decode("utf-8")
+        text = content.decode("utf-8")
         coins = json.loads(text)
     except UnicodeDecodeError as exc:
         raise FeedError(f"{where}: the answer is not UTF-8 text.") from exc
@@ -140,42 +220,73 @@ def fetch_markets(
     """Fetch up to ``pages`` pages of 250 coins by market cap and import them as one file.
 
     Every page is fetched before anything is written, so a failure on any page
-    (network error, timeout, non-2xx after retries, bad JSON) raises FeedError
+    (network error, timeout, non-2xx after retries, bad JSON, an answer over
+    MARKET_DATA_MAX_BYTES, or MARKET_DATA_DEADLINE passing) raises FeedError
     and changes nothing. Fetching stops at the first page shorter than 250
     coins. Rows the importer rejects are skipped and reported, not fatal: one
-    provider quirk must not block the whole refresh. Returns the ImportReport;
-    the import is recorded as an ImportRun with the endpoint as its source.
+    provider quirk must not block the whole refresh. Only one refresh runs at a
+    time; another one meanwhile fails at once with FeedError. Returns the
+    ImportReport; the import is recorded as an ImportRun with the endpoint as
+    its source. Any failure, expected or not (a database error raises as
+    itself), is recorded as an ImportRun with status FAILED.
     """
     if pages < 1:
         raise ValueError("pages must be at least 1.")
     try:
-        return _fetch_and_import(pages=pages, triggered_by=triggered_by)
-    except FeedError as exc:
-        # No market data changes; the failure is still listed with the import runs.
+        with exclusive(LOCK_NAME) as got:
+            if not got:
+                raise FeedError(
+                    "Another market refresh is running, so this one did not start."
+                )
+            return _fetch_and_import(pages=pages, triggered_by=triggered_by)
+    except Exception as exc:
+        _record_failure(failure_message(exc), triggered_by=triggered_by)
+        raise
+
+
+def failure_message(exc: Exception) -> str:
+    """Say why a refresh failed: a FeedError's own words, else the error's class."""
+    if isinstance(exc, FeedError):
+        return str(exc)
+    # No traceback: the message is read by whoever runs or reviews the refresh.
+    return f"Unexpected error: {type(exc).__name__}: {exc}".rstrip(".") + "."
+
+
+def _record_failure(message: str, *, triggered_by: str) -> None:
+    """List a failed refresh with the import runs; no market data changes."""
+    try:
         ImportRun.objects.create(
             source=_endpoint()[:500],
             format=Format.COINGECKO,
             triggered_by=triggered_by[:150],
             status=ImportRun.Status.FAILED,
             finished=timezone.now(),
-            errors=[{"position": "", "field": "feed", "message": str(exc)}],
+            errors=[{"position": "", "field": "feed", "message": message}],
         )
-        raise
+    except DatabaseError as exc:
+        # The database is what failed: the caller still gets the original error.
+        logger.warning("Could not record the failed market refresh: %s", exc)
 
 
 def _fetch_and_import(*, pages: int, triggered_by: str) -> ImportReport:
     texts: list[str] = []
     coins = 0
-    with _session() as session:
+    with (
+        deadlines.Deadline(settings.MARKET_DATA_DEADLINE) as deadline,
+        _session() as session,
+    ):
         for page in range(1, pages + 1):
-            text, count = _fetch_page(session, page)
+            text, count = _fetch_page(session, page, deadline)
             texts.append(text)
             coins += count
             if count < PER_PAGE:
                 break
+        if deadline.passed():  # the last read ended just as the deadline passed
+            raise FeedError(deadline.message(_endpoint()))
     if not coins:
         raise FeedError(f"{_endpoint()} page 1: no coins.")
     source = f"{_endpoint()} (vs_currency=usd, pages 1-{len(texts)})"
+    # The deadline bounds the network; the import is local and one transaction.
     try:
         return import_markets(
             _join_arrays(texts),
