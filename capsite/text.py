@@ -15,3 +15,12 @@ def unstorable_character(text: str) -> str | None:
     if found is None:
         return None
     return f"Contains the control character U+{ord(found.group()):04X}."
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A value echoed in an error message: cut to ``limit`` characters, and with
+    each control character written as an escape (\\u0000), so the message itself
+    can be stored and shown."""
+    text = str(value)
+    cut = text[:limit] + ("…" if len(text) > limit else "")
+    return _UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", cut)

@@ -6,16 +6,19 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from capsite.text import shown, unstorable_character
 from portfolios import services
 from portfolios.amounts import amount_errors, time_error
 from portfolios.models import Portfolio, Transaction
+from valuations.fields import DECIMAL_PLACES, MAX_DIGITS
 from valuations.models import Asset
 
 COLUMNS = ["executed_at", "asset", "kind", "quantity", "unit_price", "fee", "note"]
@@ -67,15 +70,51 @@ class ImportReport:
 
 
 def _decimal(raw: str, name: str, line: int, errors: list[RowError]) -> Decimal | None:
+    # A hostile file's megabyte of digits or control characters stays out of reports.
+    echo = shown(raw)
     try:
         value = Decimal(raw.strip())
     except InvalidOperation:
-        errors.append(RowError(line, name, f"“{raw}” is not a number."))
+        errors.append(RowError(line, name, f"“{echo}” is not a number."))
         return None
     if not value.is_finite():
-        errors.append(RowError(line, name, f"“{raw}” is not a number."))
+        errors.append(RowError(line, name, f"“{echo}” is not a number."))
+        return None
+    # What a ledger column holds (valuations.fields): said here, with the line,
+    # rather than by the database or the model after the other rows are fixed.
+    if value and value.adjusted() >= MAX_DIGITS - DECIMAL_PLACES:
+        errors.append(
+            RowError(
+                line,
+                name,
+                f"{echo} is too large (at most {MAX_DIGITS - DECIMAL_PLACES} "
+                "digits before the point).",
+            )
+        )
+        return None
+    exponent = value.as_tuple().exponent
+    if (
+        isinstance(exponent, int)
+        and exponent < -DECIMAL_PLACES
+        and value
+        != value.quantize(Decimal(1).scaleb(-DECIMAL_PLACES), rounding=ROUND_DOWN)
+    ):
+        errors.append(
+            RowError(
+                line, name, f"{echo} has more than {DECIMAL_PLACES} decimal places."
+            )
+        )
         return None
     return value
+
+
+def _text_error(value: str, name: str, line: int, limit: int) -> RowError | None:
+    """A text cell that cannot be stored: too long, or with control characters."""
+    if len(value) > limit:
+        return RowError(line, name, f"Longer than {limit} characters.")
+    if problem := unstorable_character(value):
+        return RowError(line, name, problem)
+    return None
 
 
 def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
@@ -94,9 +133,15 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
         )
         return report
     raw_rows, lines = [], []
-    for raw in reader:
-        raw_rows.append(raw)
-        lines.append(reader.line_num)  # blank lines are skipped, yet counted
+    try:
+        for raw in reader:
+            raw_rows.append(raw)
+            lines.append(reader.line_num)  # blank lines are skipped, yet counted
+    except csv.Error as exc:  # a field past csv.field_size_limit, …
+        report.errors.append(
+            RowError(reader.line_num, "file", f"Cannot be read as CSV: {exc}.")
+        )
+        return report
     report.rows = len(raw_rows)
     if not raw_rows:
         report.errors.append(RowError(1, "file", "The file has a header but no rows."))
@@ -111,32 +156,46 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
         {key.strip(): (value or "") for key, value in raw.items() if key}
         for raw in raw_rows
     ]
-    slugs = {row["asset"].strip() for row in rows}
+    # Only ids that can be stored are looked up: PostgreSQL refuses a NUL byte.
+    slugs = {
+        slug
+        for row in rows
+        if not unstorable_character(slug := row["asset"].strip()) and len(slug) <= 200
+    }
     assets = Asset.objects.in_bulk(slugs, field_name="slug")
     kinds = set(Transaction.Kind.values)
     now = timezone.now()
     parsed: list[dict[str, Any]] = []
     for line, row in zip(lines, rows, strict=True):
-        errors: list[RowError] = []
+        errors: list[RowError] = [
+            bad
+            for name, limit in (("asset", 200), ("note", 200))
+            if (bad := _text_error(row.get(name, "").strip(), name, line, limit))
+        ]
         asset = assets.get(row["asset"].strip())
-        if asset is None:
+        if asset is None and not any(e.field == "asset" for e in errors):
             errors.append(
-                RowError(line, "asset", f"Unknown asset id “{row['asset']}”.")
+                RowError(line, "asset", f"Unknown asset id “{shown(row['asset'])}”.")
             )
         kind = row["kind"].strip()
         if kind not in kinds:
             errors.append(
                 RowError(
-                    line, "kind", f"“{kind}” is not one of {', '.join(sorted(kinds))}."
+                    line,
+                    "kind",
+                    f"“{shown(kind)}” is not one of {', '.join(sorted(kinds))}.",
                 )
             )
-        executed_at = parse_datetime(row["executed_at"].strip())
+        try:
+            executed_at = parse_datetime(row["executed_at"].strip()[:64])
+        except (ValueError, OverflowError):  # 2024-02-30, hour 25, +25:00
+            executed_at = None
         if executed_at is None:
             errors.append(
                 RowError(
                     line,
                     "executed_at",
-                    f"“{row['executed_at']}” is not an ISO 8601 time.",
+                    f"“{shown(row['executed_at'])}” is not an ISO 8601 time.",
                 )
             )
         elif executed_at.tzinfo is None:
@@ -147,7 +206,7 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
                     "Give a time zone, e.g. 2024-01-31T12:00:00+00:00.",
                 )
             )
-        elif problem := time_error(executed_at, now=now):
+        elif problem := _time_error(executed_at, now):
             errors.append(RowError(line, "executed_at", problem))
         quantity = _decimal(row["quantity"], "quantity", line, errors)
         unit_price = _decimal(row["unit_price"], "unit_price", line, errors)
@@ -169,7 +228,7 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
                 "unit_price": unit_price,
                 "fee": fee,
                 "executed_at": executed_at,
-                "note": row.get("note", "").strip()[:200],
+                "note": row.get("note", "").strip(),
             }
         )
     if report.errors:
@@ -190,6 +249,13 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
                 line = lines[position - 1] if position else 0
                 report.errors.append(RowError(line, name, reason))
     return report
+
+
+def _time_error(executed_at: datetime, now: datetime) -> str | None:
+    try:
+        return time_error(executed_at, now=now)
+    except OverflowError:  # a zone that pushes it past year 9999
+        return "Not a time that can be stored."
 
 
 def _row_of(message: str) -> tuple[int | None, str]:

@@ -14,6 +14,7 @@ from urllib3.exceptions import InvalidHeader, MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util import Retry
 
+from capsite.text import shown
 from valuations import deadlines
 from valuations.imports import Format, FormatError, ImportReport, import_markets
 from valuations.locks import exclusive
@@ -261,7 +262,7 @@ def _record_failure(message: str, *, triggered_by: str) -> None:
             triggered_by=triggered_by[:150],
             status=ImportRun.Status.FAILED,
             finished=timezone.now(),
-            errors=[{"position": "", "field": "feed", "message": message}],
+            errors=[{"position": "", "field": "feed", "message": shown(message, 1000)}],
         )
     except DatabaseError as exc:
         # The database is what failed: the caller still gets the original error.

@@ -171,8 +171,8 @@ def test_import_adds_to_the_existing_ledger(portfolio, coin):
     assert Holding.objects.get().quantity == 0
 
 
-def test_import_cuts_a_long_note_to_200_characters(portfolio, coin):
-    _import(portfolio, HEADER + GOOD.replace("first", "x" * 250))
+def test_import_keeps_a_note_of_200_characters_whole(portfolio, coin):
+    _import(portfolio, HEADER + GOOD.replace("first", "x" * 200))
 
     assert Transaction.objects.get().note == "x" * 200
 
@@ -251,6 +251,70 @@ def test_import_cuts_a_long_note_to_200_characters(portfolio, coin):
                 (3, "unit_price", "“” is not a number."),
             ],
             id="short-row",
+        ),
+        pytest.param(
+            "2026-01-02T09:00:00+00:00,coin,buy,1,10,0," + "x" * 201,
+            [(3, "note", "Longer than 200 characters.")],
+            id="note-too-long",
+        ),
+        pytest.param(
+            "2026-01-02T09:00:00+00:00,coin,buy,1,10,0,a\x00b",
+            [(3, "note", "Contains the control character U+0000.")],
+            id="note-nul",
+        ),
+        pytest.param(
+            "2026-01-02T09:00:00+00:00,co\x00in,buy,1,10,0,",
+            [(3, "asset", "Contains the control character U+0000.")],
+            id="asset-nul",
+        ),
+        pytest.param(
+            "2026-02-30T09:00:00+00:00,coin,buy,1,10,0,",
+            [
+                (
+                    3,
+                    "executed_at",
+                    "“2026-02-30T09:00:00+00:00” is not an ISO 8601 time.",
+                )
+            ],
+            id="impossible-date",
+        ),
+        pytest.param(
+            "2026-01-02T25:00:00+00:00,coin,buy,1,10,0,",
+            [
+                (
+                    3,
+                    "executed_at",
+                    "“2026-01-02T25:00:00+00:00” is not an ISO 8601 time.",
+                )
+            ],
+            id="hour-25",
+        ),
+        pytest.param(
+            "2026-01-02T09:00:00+25:00,coin,buy,1,10,0,",
+            [
+                (
+                    3,
+                    "executed_at",
+                    "“2026-01-02T09:00:00+25:00” is not an ISO 8601 time.",
+                )
+            ],
+            id="offset-25h",
+        ),
+        pytest.param(
+            "2026-01-02T09:00:00+00:00,coin,buy,1e30,10,0,",
+            [
+                (
+                    3,
+                    "quantity",
+                    "1e30 is too large (at most 22 digits before the point).",
+                )
+            ],
+            id="quantity-too-large",
+        ),
+        pytest.param(
+            "2026-01-02T09:00:00+00:00,coin,buy,1,1e-30,0,",
+            [(3, "unit_price", "1e-30 has more than 18 decimal places.")],
+            id="price-too-precise",
         ),
     ],
 )

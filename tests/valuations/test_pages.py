@@ -785,9 +785,7 @@ def test_the_market_page_explains_the_thin_market_mark(client, market):
     ) in text
 
 
-def test_the_flag_filter_lists_only_assets_with_that_data_quality_flag(
-    client, market
-):
+def test_the_flag_filter_lists_only_assets_with_that_data_quality_flag(client, market):
     market["uniswap"].provider_market_cap = D("9000000000")  # 3B by price × supply
     market["uniswap"].save()
 

@@ -11,14 +11,22 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
 
-from valuations.imports.apply import ImportPlan, apply_plan, plan_import, record_run
+from capsite.text import shown, unstorable_character
+from valuations import metrics
+from valuations.imports.apply import (
+    ImportPlan,
+    apply_plan,
+    plan_import,
+    record_run,
+    stored_error,
+)
 from valuations.imports.formats import (
     CSV_HEADER,
     Format,
@@ -217,7 +225,7 @@ def import_unlocks(
     with transaction.atomic():
         report = _apply_unlocks(text)
         report.run = ImportRun.objects.create(
-            source=source[:500],
+            source=shown(source, 499),
             format=UNLOCK_FORMAT,
             triggered_by=triggered_by[:150],
             status=ImportRun.Status.REJECTED
@@ -229,9 +237,19 @@ def import_unlocks(
             updated=report.updated,
             unchanged=report.unchanged,
             skipped=len({e.position for e in report.errors}),
-            errors=[vars(e) for e in report.errors[:1000]],
+            errors=[stored_error(e) for e in report.errors[:1000]],
         )
     return report
+
+
+# Unlock schedules run years ahead, but not centuries.
+UNLOCK_HORIZON = timedelta(days=100 * 365)
+
+
+def _unstorable(text: str, limit: int) -> str | None:
+    if len(text) > limit:
+        return f"Longer than {limit} characters."
+    return unstorable_character(text)
 
 
 def _apply_unlocks(text: str) -> UnlockReport:
@@ -242,25 +260,53 @@ def _apply_unlocks(text: str) -> UnlockReport:
         raise FormatError(
             f"Missing column(s): {', '.join(sorted(missing))}; use {UNLOCK_HEADER}"
         )
-    # reader.line_num, not a count of rows: blank lines are skipped.
-    raw_rows = [(reader.line_num, raw) for raw in reader]
+    try:
+        # reader.line_num, not a count of rows: blank lines are skipped.
+        raw_rows = [(reader.line_num, raw) for raw in reader]
+    except csv.Error as exc:  # a field past csv.field_size_limit, …
+        raise FormatError(
+            f"Line {reader.line_num} cannot be read as CSV: {exc}."
+        ) from exc
     report.rows = len(raw_rows)
+    texts = [
+        {name: (raw.get(name) or "").strip() for name in ("asset", "date", "note")}
+        for _, raw in raw_rows
+    ]
+    # Only ids that can be stored are looked up: PostgreSQL refuses a NUL byte.
     assets = Asset.objects.in_bulk(
-        {(r.get("asset") or "").strip() for _, r in raw_rows}, field_name="slug"
+        {t["asset"] for t in texts if not _unstorable(t["asset"], 200)},
+        field_name="slug",
     )
+    today = timezone.now().date()
     parsed: dict[tuple[int, date], tuple[Decimal, str]] = {}
-    for line, raw in raw_rows:
+    for (line, raw), cells in zip(raw_rows, texts, strict=True):
         position = f"line {line}"
-        asset = assets.get((raw.get("asset") or "").strip())
-        if asset is None:
+        for name, limit in (("asset", 200), ("note", 200)):
+            if problem := _unstorable(cells[name], limit):
+                report.errors.append(RowError(position, name, problem))
+        asset = assets.get(cells["asset"])
+        if asset is None and not _unstorable(cells["asset"], 200):
             report.errors.append(
-                RowError(position, "asset", f"Unknown asset “{raw.get('asset')}”.")
+                RowError(position, "asset", f"Unknown asset “{shown(cells['asset'])}”.")
             )
         try:
-            when = date.fromisoformat((raw.get("date") or "").strip())
+            when = date.fromisoformat(cells["date"][:32])
         except ValueError:
             report.errors.append(
-                RowError(position, "date", f"“{raw.get('date')}” is not a date.")
+                RowError(position, "date", f"“{shown(cells['date'])}” is not a date.")
+            )
+            when = None
+        if when is not None and not (
+            metrics.EARLIEST.date() <= when <= today + UNLOCK_HORIZON
+        ):
+            report.errors.append(
+                RowError(
+                    position,
+                    "date",
+                    f"{when} is not a plausible unlock date (from "
+                    f"{metrics.EARLIEST:%Y-%m-%d}, within {UNLOCK_HORIZON.days // 365} "
+                    "years from today).",
+                )
             )
             when = None
         found: list[RowError] = []
@@ -275,7 +321,7 @@ def _apply_unlocks(text: str) -> UnlockReport:
                 report.errors.append(
                     RowError(position, "date", "Same asset and date twice.")
                 )
-            parsed[(asset.pk, when)] = (amount, (raw.get("note") or "").strip()[:200])
+            parsed[(asset.pk, when)] = (amount, cells["note"])
     if report.errors:
         return report
     existing = {

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from capsite.text import shown
 from valuations import metrics
 from valuations.imports.formats import (
     MARKET_FIELDS,
@@ -427,6 +428,15 @@ def apply_plan(plan: ImportPlan) -> None:
         )
 
 
+def stored_error(error: RowError) -> dict[str, str]:
+    """A row error as an import run keeps it: text any database can store."""
+    return {
+        "position": shown(error.position, 100),
+        "field": shown(error.field, 100),
+        "message": shown(error.message, 1000),
+    }
+
+
 def record_run(
     plan: ImportPlan,
     *,
@@ -442,7 +452,7 @@ def record_run(
     return ImportRun.objects.create(
         waiting=plan.waiting_rows,
         started=started or timezone.now(),
-        source=source[:500],
+        source=shown(source, 499),
         format=fmt,
         triggered_by=triggered_by[:150],
         status=status,
@@ -452,6 +462,6 @@ def record_run(
         updated=len(plan.changed_snapshots),
         unchanged=plan.unchanged,
         skipped=plan.skipped,
-        errors=[vars(e) for e in problems[:1000]],
+        errors=[stored_error(e) for e in problems[:1000]],
         payload=payload,
     )

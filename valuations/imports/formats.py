@@ -19,7 +19,7 @@ from django.core.validators import slug_re
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from capsite.text import unstorable_character
+from capsite.text import shown, unstorable_character
 from valuations import metrics, quality
 from valuations.fields import DECIMAL_PLACES, MAX_DIGITS, PRODUCT_MAX_DIGITS
 from valuations.models import Provider
@@ -146,24 +146,25 @@ def parse_number(
 ) -> Decimal | None:
     if value is None or value == "":
         return None
-    shown = str(value)[:40]  # a hostile file's megabyte of digits stays out of reports
+    # A hostile file's megabyte of digits or control characters stays out of reports.
+    echo = shown(value)
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except InvalidOperation:
-        errors.append(RowError(position, field, f"“{shown}” is not a number."))
+        errors.append(RowError(position, field, f"“{echo}” is not a number."))
         return None
     if not number.is_finite():
-        errors.append(RowError(position, field, f"“{shown}” is not a number."))
+        errors.append(RowError(position, field, f"“{echo}” is not a number."))
         return None
     if number < 0:
-        errors.append(RowError(position, field, f"{shown} is negative."))
+        errors.append(RowError(position, field, f"{echo} is negative."))
         return None
     if number.adjusted() >= integer_digits:
         errors.append(
             RowError(
                 position,
                 field,
-                f"{shown} is too large (at most {integer_digits} digits before the point).",
+                f"{echo} is too large (at most {integer_digits} digits before the point).",
             )
         )
         return None
@@ -247,7 +248,7 @@ def _row(
             RowError(
                 position,
                 "id",
-                f"“{external_id[:40]}” is not an id: use letters, digits, - and _ only.",
+                f"“{shown(external_id)}” is not an id: use letters, digits, - and _ only.",
             )
         )
     elif slug_hint and not slug_re.match(slug_hint):
@@ -300,7 +301,7 @@ def _row(
         taken_at = parse_datetime(str(raw_time or "").strip()[:64])
     except (ValueError, OverflowError):  # well formed but impossible: 2024-02-30
         taken_at = None
-    shown_time = str(raw_time)[:40]
+    shown_time = shown(raw_time)
     if taken_at is None or taken_at.tzinfo is None:
         found.append(
             RowError(
