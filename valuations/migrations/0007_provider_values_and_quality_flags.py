@@ -35,6 +35,10 @@ def reverse_ties(apps, schema_editor):
             "CREATE INDEX IF NOT EXISTS asset_cap_order_idx ON valuations_asset "
             f"({SQLITE_CAP_ORDER} DESC, slug)"
         )
+        schema_editor.execute(
+            "CREATE INDEX IF NOT EXISTS asset_tier_cap_order_idx ON valuations_asset "
+            f"(tier, {SQLITE_CAP_ORDER} DESC, slug)"
+        )
 
 
 def keep_ties(apps, schema_editor):
@@ -48,6 +52,7 @@ def keep_ties(apps, schema_editor):
             )
     elif vendor == "sqlite":
         schema_editor.execute("DROP INDEX IF EXISTS asset_cap_order_idx")
+        schema_editor.execute("DROP INDEX IF EXISTS asset_tier_cap_order_idx")
 
 
 def record_coingecko_ids(apps, schema_editor):
