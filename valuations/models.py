@@ -370,3 +370,34 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} ({self.get_status_display()})"
+
+
+class MarketIndexDay(models.Model):
+    """One UTC day of the stored benchmark indices (PRODUCT.md, Benchmarks).
+
+    Levels start at 1 on the first day with data; each day multiplies the day
+    before by 1 + the cap-weighted mean return of the assets priced on both
+    days (weights: the previous day's caps; buckets: the previous day's).
+    Kept by valuations.indices.refresh_indices; reads take two rows by day.
+    """
+
+    # unique=True already gives the index every read seeks by.
+    day = models.DateField(unique=True)
+    market = product_field(help_text="Level of the cap-weighted market index.")
+    large = product_field(null=True, blank=True)
+    mid = product_field(null=True, blank=True)
+    small = product_field(null=True, blank=True)
+    stable = product_field(null=True, blank=True)
+    bitcoin_price = decimal_field(null=True, blank=True, help_text="USD")
+    assets = models.PositiveIntegerField(
+        default=0, help_text="Assets whose return the market index used this day."
+    )
+    # {bucket: number of assets whose return that bucket's index used}
+    coverage = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = "market index day"
+
+    def __str__(self) -> str:
+        return f"Market index on {self.day}"

@@ -1,0 +1,28 @@
+"""Rebuild the stored daily benchmark indices from every market snapshot."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from valuations.indices import refresh_indices
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute the stored market, tier and Bitcoin index levels for every day "
+        "with snapshots. Snapshot writes do this for the days they change; run it "
+        "after changing CAPSITE_TIER_* thresholds or after an upgrade."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        started = time.perf_counter()
+        days = refresh_indices()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Market indices: {days} days recomputed in "
+                f"{time.perf_counter() - started:.2f} s."
+            )
+        )
