@@ -21,6 +21,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -30,20 +31,32 @@ from rest_framework.views import APIView
 
 from capsite.accounts import signed_in
 from capsite.api import SeriesPagination
-from portfolios import analysis, imports, reads, series, services
+from portfolios import (
+    analysis,
+    benchmarks,
+    imports,
+    reads,
+    realized,
+    series,
+    services,
+)
 from portfolios.models import Portfolio, PortfolioQuerySet, Transaction
 from portfolios.serializers import (
     AllocationSerializer,
+    DisposalSerializer,
     HistoryPointSerializer,
     HoldingSerializer,
     ImportErrorsSerializer,
     ImportFileSerializer,
+    ImportQuerySerializer,
     ImportResultSerializer,
     PerformanceSerializer,
     PortfolioSerializer,
+    RealizedQuerySerializer,
     RebalanceQuerySerializer,
     RebalanceSerializer,
     TransactionSerializer,
+    YearTotalsSerializer,
 )
 from valuations.serializers import HistoryQuerySerializer
 from valuations.tiermix import BUCKETS
@@ -187,6 +200,36 @@ class PortfolioViewSet(
 
         return self._cached(portfolio, build)
 
+    @extend_schema(
+        parameters=[RealizedQuerySerializer],
+        responses=inline_serializer(
+            "RealizedGains",
+            {
+                "method": serializers.CharField(),
+                "year": serializers.IntegerField(),
+                "totals": YearTotalsSerializer(allow_null=True),
+                "years": YearTotalsSerializer(many=True),
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": DisposalSerializer(many=True),
+            },
+        ),
+    )
+    @action(detail=True)
+    def realized(self, request: Request, pk: int) -> Response:
+        """Realised gains of a tax year: every disposal, by the cost-basis method.
+
+        Each line is a lot (or part of one) a sell consumed: dates acquired and
+        disposed, quantity, proceeds, cost, gain and holding period (short
+        under 365 days, long from 365); with the year's totals and every year's.
+        """
+        params = RealizedQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        portfolio = self._portfolio()
+        year = params.validated_data.get("year")
+        return self._cached(portfolio, lambda: _realized(self, portfolio, year))
+
     @extend_schema(parameters=[HistoryQuerySerializer], responses=PerformanceSerializer)
     @action(detail=True)
     def performance(self, request: Request, pk: int) -> Response:
@@ -201,6 +244,25 @@ class PortfolioViewSet(
         return self._cached(
             portfolio, lambda: _performance(portfolio, **params.validated_data)
         )
+
+
+def _realized(view: PortfolioViewSet, portfolio: Portfolio, year: int | None) -> Any:
+    years = realized.totals_by_year(portfolio)
+    if year is None:
+        year = years[0].year if years else timezone.now().year
+    lines = realized.disposals_in(portfolio, year)
+    page = view.paginate_queryset(lines)  # type: ignore[arg-type]  # disposals
+    response = view.get_paginated_response(
+        DisposalSerializer(page, many=True).data
+    ).data
+    chosen = next((t for t in years if t.year == year), None)
+    return {
+        "method": portfolio.cost_basis_method,
+        "year": year,
+        "totals": YearTotalsSerializer(chosen).data if chosen else None,
+        "years": YearTotalsSerializer(years, many=True).data,
+        **response,
+    }
 
 
 def _analysis(portfolio: Portfolio) -> analysis.Analysis:
@@ -252,9 +314,24 @@ def _performance(
             ),
             "twr": None,
             "mwr": None,
+            "income": zero,
+            "income_by_year": [],
+            "benchmarks": [],
         }
     else:
-        data = vars(result)
+        data = {
+            **vars(result),
+            "income_by_year": [
+                {"year": year, "income": income}
+                for year, income in sorted(result.income_by_year.items())
+            ],
+            "benchmarks": benchmarks.for_portfolio(
+                portfolio,
+                start=result.start,
+                end=result.end,
+                opening=result.value_start > 0,
+            ),
+        }
     return dict(PerformanceSerializer(data).data)
 
 
@@ -281,6 +358,21 @@ class CSVParser(BaseParser):
             return str(data.decode("utf-8"))
         except UnicodeDecodeError as err:
             raise ParseError("The file is not UTF-8 text.") from err
+
+
+class FileFormatNegotiation(DefaultContentNegotiation):
+    """On the import action ``?format=`` names the uploaded file's format
+    (binance, kraken…), not the response's: the answer is always JSON."""
+
+    class settings:  # noqa: N801  # what DefaultContentNegotiation reads
+        URL_FORMAT_OVERRIDE = None
+
+
+class JSONTextParser(CSVParser):
+    """An ``application/json`` body (Ghostfolio's export), kept as text for the
+    importer, which reads numbers as decimals."""
+
+    media_type = "application/json"
 
 
 def _csv_text(request: Request) -> tuple[str, str | None]:
@@ -342,22 +434,44 @@ class TransactionViewSet(viewsets.ModelViewSet[Transaction]):
         services.delete_transaction(tx=instance)
 
     @extend_schema(
-        request={"text/csv": str, "multipart/form-data": ImportFileSerializer},
+        parameters=[ImportQuerySerializer],
+        request={
+            "text/csv": str,
+            "application/json": str,
+            "multipart/form-data": ImportFileSerializer,
+        },
         responses={201: ImportResultSerializer, 400: ImportErrorsSerializer},
     )
     @action(
         detail=False,
         methods=["post"],
         url_path="import",
-        parser_classes=[CSVParser, MultiPartParser],
+        parser_classes=[CSVParser, JSONTextParser, MultiPartParser],
+        content_negotiation_class=FileFormatNegotiation,
     )
     def import_csv(self, request: Request, pk: int) -> Response:
-        """Record every row of a CSV ledger, or none: each bad row with its line.
+        """Record every row of a ledger file, or none: each bad row with its line.
 
-        The format is the export's (``executed_at,asset,kind,quantity,
-        unit_price,fee,note``), sent as a ``text/csv`` body or a multipart
-        ``file``.
+        Formats (``format``, or detected from the file): capsite's export
+        (``executed_at,asset,kind,quantity,unit_price,fee,note``), Binance
+        transaction history, Coinbase transaction history, Kraken ledger CSV
+        and Ghostfolio's JSON export; sent as the request body or a multipart
+        ``file``. Rows deliberately left out (cash moves, stocks) come back as
+        ``skipped`` with the reason.
         """
+        params = ImportQuerySerializer(data=request.query_params)
+        if not params.is_valid():
+            # In the import's own error shape; line 0: not a line of the file.
+            return Response(
+                {
+                    "errors": [
+                        {"line": 0, "field": name, "message": str(message)}
+                        for name, messages in params.errors.items()
+                        for message in messages
+                    ]
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         portfolio = self.get_portfolio()
         text, problem = _csv_text(request)
         if problem:
@@ -365,10 +479,19 @@ class TransactionViewSet(viewsets.ModelViewSet[Transaction]):
                 {"errors": [{"line": 1, "field": "file", "message": problem}]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        report = imports.import_transactions(portfolio=portfolio, text=text)
+        report = imports.import_transactions(
+            portfolio=portfolio, text=text, fmt=params.validated_data.get("format")
+        )
         if not report.ok:
             return Response(
-                {"errors": [vars(e) for e in report.errors]},
+                {"format": report.format, "errors": [vars(e) for e in report.errors]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        return Response({"created": report.created}, status=status.HTTP_201_CREATED)
+        return Response(
+            {
+                "format": report.format,
+                "created": report.created,
+                "skipped": [vars(e) for e in report.skipped],
+            },
+            status=status.HTTP_201_CREATED,
+        )

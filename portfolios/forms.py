@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
 from portfolios.amounts import amount_errors, validate_executed_at
-from portfolios.models import Portfolio, Transaction
+from portfolios.models import CostBasisMethod, Portfolio, Transaction
 from portfolios.rebalancing import RebalanceMode
 from portfolios.targets import (
     PRESETS,
@@ -53,7 +53,13 @@ class PortfolioForm(forms.ModelForm):
 
     class Meta:
         model = Portfolio
-        fields = ("name", "description", *TARGET_FIELDS, "tolerance")
+        fields = (
+            "name",
+            "description",
+            *TARGET_FIELDS,
+            "tolerance",
+            "cost_basis_method",
+        )
         labels = {
             "target_large": "Large cap %",
             "target_mid": "Mid cap %",
@@ -65,6 +71,8 @@ class PortfolioForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Optional: a form without it keeps the portfolio's method (new: average).
+        self.fields["cost_basis_method"].required = False
         if self.instance.pk:
             self.fields["preset"].initial = preset_of(self.instance)
         for name in TARGET_FIELDS:
@@ -76,6 +84,13 @@ class PortfolioForm(forms.ModelForm):
                 MinValueValidator(Decimal(0)),
                 MaxValueValidator(Decimal(100)),
             ]
+
+    def clean_cost_basis_method(self) -> str:
+        return str(
+            self.cleaned_data.get("cost_basis_method")
+            or self.instance.cost_basis_method
+            or CostBasisMethod.AVERAGE
+        )
 
     def clean(self) -> dict[str, Any]:
         # super().clean() returns self.cleaned_data, typed optional by the stubs.
@@ -141,7 +156,11 @@ class TransactionForm(forms.Form):
     )
     kind = forms.ChoiceField(label="Type", choices=Transaction.Kind.choices)
     quantity = _amount("Quantity")
-    unit_price = _amount("Unit price (USD)")
+    unit_price = _amount(
+        "Unit price (USD)",
+        required=False,
+        help_text="For a reward, leave empty to use that day's market price.",
+    )
     fee = _amount("Fee (USD)", required=False, initial=Decimal(0))
     executed_at = forms.DateTimeField(
         label="Date and time (UTC)",
@@ -162,6 +181,12 @@ class TransactionForm(forms.Form):
         amounts = {name: data.get(name) for name in ("quantity", "unit_price", "fee")}
         for name, reason in amount_errors(**amounts).items():
             self.add_error(name, reason)
+        if (
+            data.get("unit_price") is None
+            and "unit_price" not in self.errors
+            and data.get("kind") != Transaction.Kind.REWARD
+        ):
+            self.add_error("unit_price", "Give the unit price in USD.")
         return data
 
     @classmethod
@@ -179,8 +204,23 @@ class TransactionForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
-        help_text="Header: executed_at,asset,kind,quantity,unit_price,fee,note",
+        label="File",
+        help_text=(
+            "capsite CSV (executed_at,asset,kind,quantity,unit_price,fee,note), "
+            "or an export from Binance, Coinbase, Kraken or Ghostfolio."
+        ),
+    )
+    format = forms.ChoiceField(
+        label="Format",
+        required=False,
+        choices=[
+            ("", "Detect from the file"),
+            ("capsite", "capsite CSV"),
+            ("binance", "Binance transaction history (CSV)"),
+            ("coinbase", "Coinbase transaction history (CSV)"),
+            ("kraken", "Kraken ledger (CSV)"),
+            ("ghostfolio", "Ghostfolio export (JSON)"),
+        ],
     )
 
 

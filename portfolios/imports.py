@@ -63,6 +63,9 @@ class ImportReport:
     rows: int = 0
     created: int = 0
     errors: list[RowError] = field(default_factory=list)
+    format: str = "capsite"
+    # Rows deliberately not imported (cash moves, stocks…), with the reason.
+    skipped: list[RowError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -117,15 +120,29 @@ def _text_error(value: str, name: str, line: int, limit: int) -> RowError | None
     return None
 
 
-def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
-    """Validate every row of a transactions CSV, then record all of them or none.
+def import_transactions(
+    *, portfolio: Portfolio, text: str, fmt: str | None = None
+) -> ImportReport:
+    """Validate every row of a ledger file, then record all of them or none.
 
-    Every bad row is reported with its line number, column and reason; any bad
-    row, or a sell beyond the holding anywhere in the ledger, applies nothing.
+    ``fmt`` is capsite's CSV or an exchange's export (portfolios.exchanges:
+    binance, coinbase, kraken, ghostfolio); without it the format is detected
+    from the file. Every bad row is reported with its line number, column and
+    reason; any bad row, or a sell beyond the holding anywhere in the ledger,
+    applies nothing.
     """
+    from portfolios import exchanges  # it reports with this module's RowError
+
+    fmt = fmt or exchanges.detect(text) or "capsite"
+    if fmt != "capsite":
+        return _import_exchange(portfolio, text, fmt)
     report = ImportReport()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [name.strip() for name in (reader.fieldnames or [])]
+    try:
+        header = [name.strip() for name in (reader.fieldnames or [])]
+    except csv.Error as exc:  # a stray carriage return, a field past the limit…
+        report.errors.append(RowError(1, "header", f"Cannot be read as CSV: {exc}."))
+        return report
     missing = REQUIRED - set(header)
     if missing:
         report.errors.append(
@@ -209,7 +226,11 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
         elif problem := _time_error(executed_at, now):
             errors.append(RowError(line, "executed_at", problem))
         quantity = _decimal(row["quantity"], "quantity", line, errors)
-        unit_price = _decimal(row["unit_price"], "unit_price", line, errors)
+        unit_price = (
+            None  # valued at the market price of its day (services.price_rewards)
+            if kind == Transaction.Kind.REWARD and not row["unit_price"].strip()
+            else _decimal(row["unit_price"], "unit_price", line, errors)
+        )
         fee = _decimal(row.get("fee") or "0", "fee", line, errors)
         errors += [
             RowError(line, field, reason)
@@ -233,6 +254,42 @@ def import_transactions(*, portfolio: Portfolio, text: str) -> ImportReport:
         )
     if report.errors:
         return report
+    return _record(portfolio, parsed, lines, report)
+
+
+def _import_exchange(portfolio: Portfolio, text: str, fmt: str) -> ImportReport:
+    from portfolios import exchanges
+
+    report = ImportReport(format=fmt)
+    try:
+        result = exchanges.parse(text, fmt)
+    except ValueError as exc:  # not that format at all
+        report.errors.append(RowError(1, "file", str(exc)))
+        return report
+    report.rows = len(result.rows)
+    report.errors, report.skipped = list(result.errors), list(result.skipped)
+    if report.errors:
+        return report
+    if not result.rows:
+        report.errors.append(
+            RowError(1, "file", "Nothing to import: every row was skipped.")
+        )
+        return report
+    if len(result.rows) > MAX_ROWS:
+        report.errors.append(
+            RowError(1, "file", f"At most {MAX_ROWS:,} rows per file.")
+        )
+        return report
+    return _record(portfolio, result.rows, result.lines, report)
+
+
+def _record(
+    portfolio: Portfolio,
+    parsed: list[dict[str, Any]],
+    lines: list[int],
+    report: ImportReport,
+) -> ImportReport:
+    """Record the parsed rows at once; the service's refusals go back to lines."""
     try:
         report.created = services.record_transactions(portfolio=portfolio, rows=parsed)
     except ValidationError as exc:

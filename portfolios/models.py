@@ -29,6 +29,13 @@ def _percent_field(**kwargs: Any) -> models.DecimalField:
     return models.DecimalField(max_digits=5, decimal_places=2, **kwargs)
 
 
+class CostBasisMethod(models.TextChoices):
+    AVERAGE = "average", "Average cost"
+    FIFO = "fifo", "First in, first out (FIFO)"
+    LIFO = "lifo", "Last in, first out (LIFO)"
+    HIFO = "hifo", "Highest cost first (HIFO)"
+
+
 class PortfolioQuerySet(models.QuerySet["Portfolio"]):
     def owned_by(self, user: User | AnonymousUser) -> PortfolioQuerySet:
         """Scope before lookup: another user's portfolio is then simply not found."""
@@ -61,6 +68,12 @@ class Portfolio(models.Model):
     target_mid = _percent_field(default=Decimal("30"))
     target_small = _percent_field(default=Decimal("15"))
     target_stable = _percent_field(default=Decimal("5"))
+    cost_basis_method = models.CharField(
+        max_length=10,
+        choices=CostBasisMethod.choices,
+        default=CostBasisMethod.AVERAGE,
+        help_text="How sells and transfers out consume what was bought (PRODUCT.md).",
+    )
     tolerance = _percent_field(
         default=Decimal("5"),
         help_text="Drift allowed either side, in percentage points.",
@@ -132,8 +145,9 @@ class Transaction(models.Model):
         SELL = "sell", "Sell"
         TRANSFER_IN = "transfer_in", "Transfer in"
         TRANSFER_OUT = "transfer_out", "Transfer out"
+        REWARD = "reward", "Reward"
 
-    INFLOWS = (Kind.BUY, Kind.TRANSFER_IN)
+    INFLOWS = (Kind.BUY, Kind.TRANSFER_IN, Kind.REWARD)
     OUTFLOWS = (Kind.SELL, Kind.TRANSFER_OUT)
 
     portfolio = models.ForeignKey(
@@ -163,7 +177,9 @@ class Transaction(models.Model):
         constraints = [
             *AMOUNT_CONSTRAINTS,
             models.CheckConstraint(
-                condition=Q(kind__in=["buy", "sell", "transfer_in", "transfer_out"]),
+                condition=Q(
+                    kind__in=["buy", "sell", "transfer_in", "transfer_out", "reward"]
+                ),
                 name="tx_kind_valid",
             ),
         ]
@@ -228,6 +244,9 @@ class PortfolioDay(models.Model):
     unranked = product_field()
     value = product_field()
     flow = product_field(help_text="External flow of the day: money in minus out.")
+    income = product_field(
+        default=Decimal(0), help_text="Rewards received that day, at their value."
+    )
     net_invested = product_field(help_text="Sum of external flows to date.")
     growth = product_field(
         help_text="Chain-linked time-weighted growth since the first day, 1 = flat."
@@ -249,3 +268,37 @@ class PortfolioDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.portfolio} on {self.day}"
+
+
+class Disposal(models.Model):
+    """One lot (or part of one) a sell consumed: a line of the realised-gains report.
+
+    Written by portfolios.services.rebuild_holdings with the holdings, from the
+    ledger and the portfolio's cost-basis method; never edited.
+    """
+
+    portfolio = models.ForeignKey(
+        Portfolio, on_delete=models.CASCADE, related_name="disposals"
+    )
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="+")
+    sell = models.ForeignKey(
+        Transaction, on_delete=models.CASCADE, related_name="disposals"
+    )
+    acquired_at = models.DateTimeField(help_text="When the lot was acquired.")
+    disposed_at = models.DateTimeField()
+    quantity = decimal_field()
+    proceeds = product_field(help_text="USD: this part of the sell, less its fee.")
+    cost = product_field(help_text="USD: the lot's cost, fee included.")
+    gain = product_field()
+    long_term = models.BooleanField(help_text="Held 365 days or more.")
+
+    class Meta:
+        ordering = ["portfolio", "disposed_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["portfolio", "disposed_at"], name="disposal_portfolio_time_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} {self.asset} disposed {self.disposed_at:%Y-%m-%d}"

@@ -37,13 +37,21 @@ def external_flow(
     Buy: quantity × price + fee; sell: −(quantity × price − fee); a transfer:
     ± quantity × the day's market price (the trade's own price when no market
     price is known). A transfer's fee is not a flow, as PRODUCT.md defines it.
+    A reward is income, a return and never a flow: 0.
     """
+    if kind == "reward":
+        return ZERO
     if kind == "buy":
         return quantity * unit_price + fee
     if kind == "sell":
         return -(quantity * unit_price - fee)
     moved = quantity * (unit_price if market_price is None else market_price)
     return moved if kind == "transfer_in" else -moved
+
+
+def income(kind: str, quantity: Decimal, unit_price: Decimal) -> Decimal:
+    """What a transaction earns as income: a reward's value at receipt, else 0."""
+    return quantity * unit_price if kind == "reward" else ZERO
 
 
 def profit(value: Decimal, net_invested: Decimal) -> Decimal:

@@ -68,6 +68,7 @@ class PortfolioSerializer(serializers.ModelSerializer[Portfolio]):
             "description",
             "target",
             "tolerance",
+            "cost_basis_method",
             "value",
             "created",
             "updated",
@@ -99,7 +100,12 @@ class TransactionSerializer(serializers.ModelSerializer[Transaction]):
         slug_field="slug", queryset=Asset.objects.all()
     )
     quantity = Amount(**LEDGER)
-    price = Amount(**LEDGER, source="unit_price", help_text="USD")
+    price = Amount(
+        **LEDGER,
+        source="unit_price",
+        required=False,
+        help_text="USD. For a reward, omit it to use that day's market price.",
+    )
     fee = Amount(**LEDGER, required=False, help_text="USD")
 
     class Meta:
@@ -122,6 +128,11 @@ class TransactionSerializer(serializers.ModelSerializer[Transaction]):
             unit_price=attrs.get("unit_price"),
             fee=attrs.get("fee"),
         )
+        if attrs.get("unit_price") is None and attrs.get("kind") not in (
+            None,
+            Transaction.Kind.REWARD,
+        ):
+            errors["price"] = "This field is required."
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -221,6 +232,21 @@ class HistoryPointSerializer(serializers.Serializer):
     )
 
 
+class IncomeYearSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    income = Amount()
+
+
+class BenchmarkSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    twr = Amount(
+        allow_null=True, help_text="Return over the portfolio's range, percent."
+    )
+    coverage = serializers.DictField(
+        help_text="What the index could use: the days and how many assets."
+    )
+
+
 class PerformanceSerializer(serializers.Serializer):
     start = serializers.DateField(
         allow_null=True, help_text="First day of the range; null: no history yet."
@@ -241,23 +267,85 @@ class PerformanceSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Money-weighted return (XIRR), percent a year; null: no solution.",
     )
+    income = Amount(
+        help_text="USD: rewards received in the range at their value (a return)."
+    )
+    income_by_year = IncomeYearSerializer(many=True)
+    benchmarks = BenchmarkSerializer(
+        many=True, help_text="The same range's return of Bitcoin, the market, the mix."
+    )
 
 
 class ImportFileSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The CSV file.")
 
 
-class ImportResultSerializer(serializers.Serializer):
-    created = serializers.IntegerField(help_text="Transactions recorded.")
-
-
 class ImportRowErrorSerializer(serializers.Serializer):
-    line = serializers.IntegerField(help_text="File line (the header is line 1).")
+    line = serializers.IntegerField(
+        help_text="File line (the header is line 1); 0 for a query parameter."
+    )
     field = serializers.CharField()
     message = serializers.CharField()
 
 
+class ImportQuerySerializer(serializers.Serializer):
+    format = serializers.ChoiceField(
+        choices=["capsite", "binance", "coinbase", "kraken", "ghostfolio"],
+        required=False,
+        help_text="The file's format; detected from its header when left out.",
+    )
+
+
+class ImportResultSerializer(serializers.Serializer):
+    format = serializers.CharField(help_text="The format read.")
+    created = serializers.IntegerField(help_text="Transactions recorded.")
+    skipped = ImportRowErrorSerializer(
+        many=True, help_text="Rows deliberately not imported, with the reason."
+    )
+
+
 # Schema only: a serializer field cannot be called "errors" (Serializer.errors).
 ImportErrorsSerializer = inline_serializer(
-    "ImportErrors", {"errors": ImportRowErrorSerializer(many=True)}
+    "ImportErrors",
+    {
+        "format": serializers.CharField(
+            required=False, help_text="The format read, once the file was readable."
+        ),
+        "errors": ImportRowErrorSerializer(many=True),
+    },
 )
+
+
+class RealizedQuerySerializer(serializers.Serializer):
+    year = serializers.IntegerField(
+        required=False,
+        min_value=2009,
+        max_value=9999,
+        help_text="Tax year (UTC calendar year); the latest with a disposal by default.",
+    )
+
+
+class YearTotalsSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    disposals = serializers.IntegerField()
+    proceeds = Amount()
+    cost = Amount()
+    gain = Amount()
+    short_term_gain = Amount(help_text="Held under 365 days.")
+    long_term_gain = Amount(help_text="Held 365 days or more.")
+
+
+class DisposalSerializer(serializers.Serializer):
+    asset: serializers.SlugRelatedField[Asset] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    date_acquired = serializers.DateTimeField(source="acquired_at")
+    date_disposed = serializers.DateTimeField(source="disposed_at")
+    quantity = Amount()
+    proceeds = Amount(help_text="USD, the sell's fee taken off.")
+    cost = Amount(help_text="USD, by the portfolio's cost-basis method.")
+    gain = Amount()
+    holding_period = serializers.SerializerMethodField()
+
+    def get_holding_period(self, obj: Any) -> str:
+        return "long" if obj.long_term else "short"

@@ -237,6 +237,7 @@ class _Parts:
 
     buckets: dict[str, Decimal]
     flow: Decimal = ZERO
+    income: Decimal = ZERO  # rewards received that day, at their value
     # Holdings valued at a price from an earlier day: asset id → days since.
     carried: dict[str, int] = field(default_factory=dict)
 
@@ -250,6 +251,7 @@ def _swap(kept: _Parts, out: _Parts, into: _Parts) -> _Parts:
             b: kept.buckets[b] - out.buckets[b] + into.buckets[b] for b in BUCKETS
         },
         flow=kept.flow - out.flow + into.flow,
+        income=kept.income - out.income + into.income,
         carried=carried,
     )
 
@@ -258,11 +260,11 @@ def _stored_parts(portfolio: Portfolio, *, start: date, end: date) -> list[_Part
     rows = (
         PortfolioDay.objects.filter(portfolio=portfolio, day__gte=start, day__lte=end)
         .order_by("day")
-        .values_list("flow", "carried", *BUCKETS)
+        .values_list("flow", "income", "carried", *BUCKETS)
     )
     return [
-        _Parts(dict(zip(BUCKETS, values, strict=True)), flow, carried)
-        for flow, carried, *values in rows
+        _Parts(dict(zip(BUCKETS, values, strict=True)), flow, income, carried)
+        for flow, income, carried, *values in rows
     ]
 
 
@@ -426,6 +428,9 @@ def _parts(
                 parts.flow += performance.external_flow(
                     kind, quantity, unit_price, fee, market_price
                 ).quantize(QUANTUM)
+                parts.income += performance.income(kind, quantity, unit_price).quantize(
+                    QUANTUM
+                )
                 asset.quantity += _signed(kind, quantity)
                 if asset.quantity > 0:
                     held.add(asset_id)
@@ -471,6 +476,7 @@ def _assemble(
                 day=day,
                 value=value,
                 flow=parts.flow,
+                income=parts.income,
                 net_invested=net_invested,
                 growth=growth,
                 carried=parts.carried,
@@ -545,6 +551,8 @@ class Performance:
     profit: Decimal  # value_end − value_start − net_flows
     twr: Decimal | None  # percent
     mwr: Decimal | None  # percent a year
+    income: Decimal = ZERO  # rewards received within the range, at their value
+    income_by_year: dict[int, Decimal] = field(default_factory=dict)
 
 
 def current_through(portfolio: Portfolio) -> date | None:
@@ -569,22 +577,26 @@ def performance_between(
     opening = (start or EPOCH) - ONE_DAY
     rows = list(
         PortfolioDay.objects.filter(portfolio=portfolio, day__gte=opening, day__lte=end)
-        .filter(Q(day=opening) | Q(day=end) | ~Q(flow=0))
+        .filter(Q(day=opening) | Q(day=end) | ~Q(flow=0) | ~Q(income=0))
         .order_by("day")
-        .values_list("day", "value", "flow", "net_invested", "growth")
+        .values_list("day", "value", "flow", "net_invested", "growth", "income")
     )
     if not rows or rows[-1][0] != end:
         return None
     if rows[0][0] == opening:
-        _, value_start, _, _, growth_start = rows.pop(0)
+        _, value_start, _, _, growth_start, _ = rows.pop(0)
         first_day = opening + ONE_DAY
     else:
         # The range opens before the series: from its first day, a day with a
         # flow (the first transaction's).
         value_start, growth_start = ZERO, ONE
         first_day = rows[0][0]
-    _, value_end, _, net_invested, growth_end = rows[-1]
-    flows = [(day, flow) for day, _, flow, _, _ in rows if flow]
+    _, value_end, _, net_invested, growth_end, _ = rows[-1]
+    flows = [(day, flow) for day, _, flow, _, _, _ in rows if flow]
+    income_by_year: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for day, *_, earned in rows:
+        if earned:
+            income_by_year[day.year] += earned
     net_flows = sum((flow for _, flow in flows), ZERO)
     opening_flow = [(first_day - ONE_DAY, value_start)] if value_start else []
     return Performance(
@@ -599,4 +611,6 @@ def performance_between(
         mwr=performance.money_weighted_return(
             opening_flow + flows, end=end, value_end=value_end
         ),
+        income=sum(income_by_year.values(), ZERO),
+        income_by_year=dict(income_by_year),
     )

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
-from portfolios import series
+from portfolios import lots, series
 from portfolios.amounts import amount_errors
-from portfolios.models import Holding, Portfolio, Transaction
+from portfolios.models import Disposal, Holding, Portfolio, Transaction
 from portfolios.targets import TARGETS_SUM_MESSAGE, targets_sum_error
 from valuations.fields import DECIMAL_PLACES, MAX_DIGITS
 from valuations.models import Asset
+from valuations.queries import prices_on
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User  # settings.AUTH_USER_MODEL
@@ -90,12 +91,54 @@ def create_portfolio(*, owner: User, **fields: Any) -> Portfolio:
 
 @transaction.atomic
 def update_portfolio(*, portfolio: Portfolio, **fields: Any) -> Portfolio:
-    """Change a portfolio's name, description, target mix or tolerance."""
+    """Change a portfolio's name, description, target mix, tolerance or cost-basis
+    method; a new method recomputes every holding and disposal from the ledger."""
+    method = (
+        Portfolio.objects.filter(pk=portfolio.pk)
+        .values_list("cost_basis_method", flat=True)
+        .first()
+    )
     for name, value in fields.items():
         setattr(portfolio, name, value)
     _full_clean(portfolio)
     portfolio.save()
+    if method is not None and method != portfolio.cost_basis_method:
+        _lock(portfolio)
+        rebuild_holdings(
+            portfolio=portfolio,
+            asset_ids=set(portfolio.transactions.values_list("asset_id", flat=True)),
+        )
     return portfolio
+
+
+def price_rewards(rows: list[dict[str, Any]]) -> dict[int, str]:
+    """Give each reward without a unit price the market price of its UTC day.
+
+    Returns {row position (1-based): reason} for rewards no snapshot prices;
+    one query for all of them.
+    """
+    unpriced = [
+        (position, row)
+        for position, row in enumerate(rows, 1)
+        if row.get("kind") == Transaction.Kind.REWARD and row.get("unit_price") is None
+    ]
+    if not unpriced:
+        return {}
+    found = prices_on(
+        {(row["asset"].pk, series.utc_day(row["executed_at"])) for _, row in unpriced}
+    )
+    problems = {}
+    for position, row in unpriced:
+        day = series.utc_day(row["executed_at"])
+        price = found.get((row["asset"].pk, day))
+        if price is None:
+            problems[position] = (
+                f"No market price for {row['asset'].symbol.upper()} on {day}: "
+                "give the price at receipt."
+            )
+        else:
+            row["unit_price"] = price
+    return problems
 
 
 @transaction.atomic
@@ -113,13 +156,29 @@ def record_transaction(
     asset: Asset,
     kind: str,
     quantity: Decimal,
-    unit_price: Decimal,
+    unit_price: Decimal | None = None,
     fee: Decimal = ZERO,
     executed_at: datetime,
     note: str = "",
 ) -> Transaction:
-    """Append a ledger entry; refuse an outflow beyond what is held at its time."""
+    """Append a ledger entry; refuse an outflow beyond what is held at its time.
+
+    A reward without a unit price is valued at the market price of its day.
+    """
     _lock(portfolio)
+    if unit_price is None:
+        row: dict[str, Any] = {
+            "kind": kind,
+            "asset": asset,
+            "unit_price": None,
+            "executed_at": executed_at,
+        }
+        problems = price_rewards([row]) if kind == Transaction.Kind.REWARD else {}
+        if problems or row["unit_price"] is None:
+            raise ValidationError(
+                {"unit_price": problems.get(1, "Give the unit price in USD.")}
+            )
+        unit_price = row["unit_price"]
     tx = Transaction(
         portfolio=portfolio,
         asset=asset,
@@ -149,6 +208,8 @@ def record_transactions(*, portfolio: Portfolio, rows: list[dict[str, Any]]) -> 
     _lock(portfolio)
     entries = []
     errors: dict[str, list[str]] = {}
+    for position, reason in price_rewards(rows).items():
+        errors.setdefault("unit_price", []).append(f"row {position}: {reason}")
     for position, row in enumerate(rows, 1):
         tx = Transaction(portfolio=portfolio, **row)
         try:
@@ -211,6 +272,17 @@ def update_transaction(*, tx: Transaction, **changes: Any) -> Transaction:
     if unknown:
         raise ValueError(f"Cannot change {', '.join(sorted(unknown))}")
     before, was = tx.asset_id, tx.executed_at
+    if "unit_price" in changes and changes["unit_price"] is None:
+        # A form's empty price: a reward is valued at its day's market price.
+        row = {**{"kind": tx.kind, "asset": tx.asset, "executed_at": was}, **changes}
+        problems = (
+            price_rewards([row]) if row["kind"] == Transaction.Kind.REWARD else {}
+        )
+        if problems or row["unit_price"] is None:
+            raise ValidationError(
+                {"unit_price": problems.get(1, "Give the unit price in USD.")}
+            )
+        changes["unit_price"] = row["unit_price"]
     for name, value in changes.items():
         setattr(tx, name, value)
     _clean(tx)
@@ -241,47 +313,82 @@ def rebuild_holdings(
     changed: Transaction | None = None,
     deleting: bool = False,
 ) -> None:
-    """Replay the ledger of the given assets in time order and store their holdings.
+    """Replay the ledger of the given assets in time order and store their holdings
+    and the disposals of their sells (the realised-gains report).
 
-    Average-cost method: buys and transfers in add quantity × price + fee to the
-    cost; a sell or transfer out removes its share of the cost at the average;
-    a sell realises proceeds − fee − cost removed; a transfer-out fee is a
-    realised loss. Raises ValidationError, rolling back the caller's write, if an
-    outflow ever exceeds the quantity held at its time. One read and one write
-    query whatever the number of transactions.
+    Lots and the portfolio's cost-basis method (portfolios.lots): buys,
+    transfers in and rewards add a lot costing quantity × price + fee; sells
+    and transfers out consume lots; a sell realises proceeds − fee − the cost
+    consumed; a transfer-out fee is a realised loss. Raises ValidationError,
+    rolling back the caller's write, if an outflow ever exceeds the quantity
+    held at its time. One read and three write queries whatever the number of
+    transactions.
     """
     asset_ids = set(asset_ids)
+    method = portfolio.cost_basis_method
     ledger = (
         Transaction.objects.filter(portfolio=portfolio, asset_id__in=asset_ids)
         .order_by("asset_id", "executed_at", "pk")
-        .values_list("pk", "asset_id", "kind", "quantity", "unit_price", "fee")
+        .values_list(
+            "pk", "asset_id", "kind", "quantity", "unit_price", "fee", "executed_at"
+        )
     )
-    state: dict[int, list[Decimal]] = {}
+    positions: dict[int, lots.Position] = {}
+    disposals: list[Disposal] = []
     with localcontext() as ctx:
         ctx.prec = 60
-        for pk, asset_id, kind, quantity, unit_price, fee in ledger:
-            held, cost, realized = state.get(asset_id, [ZERO, ZERO, ZERO])
-            if kind in Transaction.INFLOWS:
-                held, cost = held + quantity, cost + quantity * unit_price + fee
-            else:
-                if quantity > held:
-                    tx = Transaction.objects.select_related("asset").get(pk=pk)
-                    _refuse(tx, held, changed=changed, deleting=deleting)
-                removed = cost if quantity == held else cost * quantity / held
-                held, cost = held - quantity, cost - removed
-                if kind == Transaction.Kind.SELL:
-                    realized += quantity * unit_price - fee - removed
-                else:
-                    realized -= fee
-            state[asset_id] = [held, cost, realized]
+        for pk, asset_id, kind, quantity, unit_price, fee, at in ledger:
+            position = positions.setdefault(asset_id, lots.Position())
+            if kind in lots.INFLOWS:
+                lots.acquire(
+                    position, at=at, quantity=quantity, cost=quantity * unit_price + fee
+                )
+                continue
+            held = position.held
+            if quantity > held:
+                tx = Transaction.objects.select_related("asset").get(pk=pk)
+                _refuse(tx, held, changed=changed, deleting=deleting)
+            for piece in lots.dispose(
+                position,
+                method=method,
+                kind=kind,
+                at=at,
+                quantity=quantity,
+                unit_price=unit_price,
+                fee=fee,
+            ):
+                disposals.append(
+                    Disposal(
+                        portfolio=portfolio,
+                        asset_id=asset_id,
+                        sell_id=pk,
+                        acquired_at=piece.acquired_at,
+                        disposed_at=piece.disposed_at,
+                        quantity=piece.quantity.quantize(QUANTUM),
+                        proceeds=piece.proceeds.quantize(QUANTUM),
+                        cost=piece.cost.quantize(QUANTUM),
+                        gain=piece.gain.quantize(QUANTUM),
+                        long_term=piece.long_term,
+                    )
+                )
         # Round in the 60-digit context: at the default 28 digits a cost of $10B
         # or more has no room for 18 decimals and quantize raises.
-        for figures in state.values():
+        state: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
+        for asset_id, position in positions.items():
+            figures = (
+                position.held,
+                position.cost_basis(method),
+                position.realized,
+            )
             if any(abs(value) >= STORABLE_BELOW for value in figures):
                 raise ValidationError(
                     {"quantity": "The holding would be too large to store."}
                 )
-            figures[1:] = [figures[1].quantize(QUANTUM), figures[2].quantize(QUANTUM)]
+            state[asset_id] = (
+                figures[0],
+                figures[1].quantize(QUANTUM),
+                figures[2].quantize(QUANTUM),
+            )
     Holding.objects.bulk_create(
         [
             Holding(
@@ -301,6 +408,8 @@ def rebuild_holdings(
     Holding.objects.filter(
         portfolio=portfolio, asset_id__in=asset_ids - set(state)
     ).delete()
+    Disposal.objects.filter(portfolio=portfolio, asset_id__in=asset_ids).delete()
+    Disposal.objects.bulk_create(disposals, batch_size=1000)
 
 
 class Oversold(ValidationError):

@@ -13,6 +13,8 @@ urlpatterns = [
     path("<int:pk>/edit/", views.portfolio_edit, name="edit"),
     path("<int:pk>/delete/", views.portfolio_delete, name="delete"),
     path("<int:pk>/transactions/", views.transaction_list, name="transactions"),
+    path("<int:pk>/realized/", views.realized_report, name="realized"),
+    path("<int:pk>/realized.csv", views.realized_export, name="realized-export"),
     path(
         "<int:pk>/transactions/new/",
         views.transaction_create,

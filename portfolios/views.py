@@ -18,13 +18,23 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from capsite.accounts import signed_in
-from portfolios import analysis, imports, queries, reads, series, services
+from portfolios import (
+    analysis,
+    benchmarks,
+    imports,
+    queries,
+    reads,
+    realized,
+    series,
+    services,
+)
 from portfolios.forms import ImportForm, PortfolioForm, RebalanceForm, TransactionForm
 from portfolios.models import Portfolio, Transaction
 from portfolios.rebalancing import RebalanceMode, RebalancePlan
 from valuations import charts
 from valuations.choices import Bucket
 from valuations.models import Asset
+from valuations.queries import market_overview
 from valuations.tiermix import BUCKETS
 
 HISTORY_RANGES = {"30d": 30, "90d": 90, "1y": 365, "all": None}
@@ -170,6 +180,25 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
             portfolio, start=days[0].date, end=days[-1].date
         )
 
+    @functools.cache
+    def benchmark_rows() -> list[dict[str, object]]:
+        made = performance()
+        if made is None:
+            return []
+        return benchmarks.for_portfolio(
+            portfolio, start=made.start, end=made.end, opening=made.value_start > 0
+        )
+
+    @functools.cache
+    def bitcoin_share() -> dict[str, object] | None:
+        """Your Bitcoin weight beside Bitcoin's dominance of the market."""
+        rows = result().holdings.rows
+        if not rows:
+            return None
+        weight = next((r.weight for r in rows if r.asset_slug == "bitcoin"), Decimal(0))
+        overview = market_overview()
+        return {"weight": weight, "dominance": overview.bitcoin_dominance}
+
     def history_chart() -> charts.HistoryChart | None:
         return charts.history_chart(
             [
@@ -205,6 +234,9 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history_last": lambda: history()[-1] if history() else None,
         "history_chart": history_chart,
         "performance": performance,
+        "benchmarks": benchmark_rows,
+        "bitcoin_share": bitcoin_share,
+        "method": portfolio.get_cost_basis_method_display(),
         "carried_days": lambda: sum(1 for d in history() if d.price_age),
         "stale_days": lambda: sum(1 for d in history() if d.stale_holdings),
         "oldest_price": lambda: max((d.price_age for d in history()), default=0),
@@ -349,9 +381,20 @@ def transaction_import(request: HttpRequest, pk: int) -> HttpResponse:
         except UnicodeDecodeError:
             form.add_error("file", "The file is not UTF-8 text.")
         else:
-            report = imports.import_transactions(portfolio=portfolio, text=text)
+            report = imports.import_transactions(
+                portfolio=portfolio, text=text, fmt=form.cleaned_data["format"] or None
+            )
             if report.ok:
-                messages.success(request, f"Imported {report.created} transactions.")
+                skipped = len(report.skipped)
+                messages.success(
+                    request,
+                    f"Imported {report.created} transactions"
+                    + (
+                        f"; {skipped} rows left out (cash moves, other assets)."
+                        if skipped
+                        else "."
+                    ),
+                )
                 return redirect("portfolios:transactions", pk=pk)
     failed = form.is_bound and (
         not form.is_valid() or (report is not None and not report.ok)
@@ -367,3 +410,46 @@ def transaction_import(request: HttpRequest, pk: int) -> HttpResponse:
         },
         status=400 if failed else 200,
     )
+
+
+def _tax_year(request: HttpRequest, years: list[realized.YearTotals]) -> int | None:
+    """The ``year`` asked for, else the latest with a disposal; None when unreadable."""
+    raw = request.GET.get("year", "")
+    if not raw:
+        return years[0].year if years else timezone.now().year
+    return int(raw) if raw.isdigit() and 2009 <= int(raw) <= 9999 else None
+
+
+@login_required
+def realized_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """Realised gains of one tax year, by the portfolio's cost-basis method."""
+    portfolio = _owned(request, pk)
+    years = realized.totals_by_year(portfolio)
+    year = _tax_year(request, years)
+    if year is None:
+        context = {"portfolio": portfolio, "years": years, "error": True}
+        return render(request, "portfolios/realized.html", context, status=400)
+    paginator = Paginator(realized.disposals_in(portfolio, year), 100)
+    context = {
+        "portfolio": portfolio,
+        "years": years,
+        "year": year,
+        "totals": next((t for t in years if t.year == year), None),
+        "page": paginator.get_page(request.GET.get("page")),
+        "method": portfolio.get_cost_basis_method_display(),
+    }
+    return render(request, "portfolios/realized.html", context)
+
+
+@login_required
+def realized_export(request: HttpRequest, pk: int) -> HttpResponse:
+    """One tax year's realised gains as CSV."""
+    portfolio = _owned(request, pk)
+    year = _tax_year(request, realized.totals_by_year(portfolio))
+    if year is None:
+        return HttpResponse("year must be a year from 2009.", status=400)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    csv.writer(response).writerows(realized.csv_rows(portfolio, year))
+    filename = f"capsite-{portfolio.pk}-realized-{year}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.cache import cache
@@ -20,7 +20,13 @@ from django.utils import timezone
 from valuations import metrics, quality
 from valuations.choices import QualityFlag, Tier
 from valuations.metrics import tier_case
-from valuations.models import Asset, AssetRank, MarketState, SupplyUnlock
+from valuations.models import (
+    Asset,
+    AssetRank,
+    MarketSnapshot,
+    MarketState,
+    SupplyUnlock,
+)
 from valuations.state import current_state, state_key
 
 # Public sort keys of the market table and the expression each sorts by.
@@ -307,3 +313,32 @@ def unlock_schedule(
         asset.price, asset.circulating_supply, [(u.date, u.amount) for u in ordered]
     )
     return list(zip(ordered, projections, strict=True))
+
+
+def prices_on(wanted: set[tuple[int, date]]) -> dict[tuple[int, date], Decimal]:
+    """Each asset's market price on each UTC day asked: its last snapshot of that
+    day. Pairs without a snapshot that day are absent. One query.
+
+    For valuing what a ledger records without a price (a reward, one leg of a
+    crypto-to-crypto trade) at the market price of its day.
+    """
+    if not wanted:
+        return {}
+    days = [day for _, day in wanted]
+    start = datetime.combine(min(days), time.min, tzinfo=UTC)
+    end = datetime.combine(max(days) + timedelta(days=1), time.min, tzinfo=UTC)
+    found: dict[tuple[int, date], Decimal] = {}
+    for asset_id, taken_at, price in (
+        MarketSnapshot.objects.filter(
+            asset_id__in={asset_id for asset_id, _ in wanted},
+            taken_at__gte=start,
+            taken_at__lt=end,
+            price__isnull=False,
+        )
+        .order_by("taken_at")
+        .values_list("asset_id", "taken_at", "price")
+    ):
+        key = (asset_id, taken_at.astimezone(UTC).date())
+        if key in wanted:
+            found[key] = price  # ordered by time: the day's last one wins
+    return found

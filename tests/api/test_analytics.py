@@ -542,6 +542,9 @@ def test_performance_without_history_is_empty_not_an_error(api_client, mixed):
         "profit": "0",
         "twr": None,
         "mwr": None,
+        "income": "0",
+        "income_by_year": [],
+        "benchmarks": [],
     }
 
 

@@ -51,6 +51,7 @@ def test_the_list_shows_only_the_users_portfolios_with_their_value(
         "description",
         "target",
         "tolerance",
+        "cost_basis_method",
         "value",
         "created",
         "updated",
@@ -61,6 +62,7 @@ def test_the_list_shows_only_the_users_portfolios_with_their_value(
         "description": "",
         "target": BALANCED,
         "tolerance": "5",
+        "cost_basis_method": "average",
         "value": "25",
     }
 

@@ -25,6 +25,7 @@ CONTRACT = {
     "/api/v1/portfolios/{id}/rebalance/": {"get"},
     "/api/v1/portfolios/{id}/history/": {"get"},
     "/api/v1/portfolios/{id}/performance/": {"get"},
+    "/api/v1/portfolios/{id}/realized/": {"get"},
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 

@@ -546,7 +546,7 @@ def test_a_csv_body_imports_every_row(api_client, portfolio, coin):
     response = api_client.post(importing(portfolio.pk), text, content_type="text/csv")
 
     assert response.status_code == 201, response.content
-    assert response.json() == {"created": 2}
+    assert response.json() == {"format": "capsite", "created": 2, "skipped": []}
     holding = Holding.objects.get(portfolio=portfolio, asset=coin)
     assert holding.quantity == Decimal("4")
 
@@ -629,10 +629,32 @@ def test_an_unreadable_upload_is_a_400_saying_why(
     assert reason in str(response.json())
 
 
-def test_another_format_is_a_415(api_client, portfolio):
-    response = api_client.post(importing(portfolio.pk), {"a": 1}, format="json")
+def test_another_content_type_is_a_415(api_client, portfolio):
+    response = api_client.post(
+        importing(portfolio.pk), "<a/>", content_type="application/xml"
+    )
 
     assert response.status_code == 415
+
+
+def test_json_that_is_not_a_ghostfolio_export_is_a_400_naming_the_file(
+    api_client, portfolio
+):
+    response = api_client.post(importing(portfolio.pk), {"a": 1}, format="json")
+
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert (error["line"], error["field"]) == (1, "header")
+
+
+def test_an_unknown_format_parameter_is_a_400(api_client, portfolio):
+    response = api_client.post(
+        importing(portfolio.pk) + "?format=excel", "x", content_type="text/csv"
+    )
+
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert (error["line"], error["field"]) == (0, "format")
 
 
 def test_importing_into_another_users_portfolio_is_a_404_and_imports_nothing(

@@ -190,12 +190,24 @@ def test_import_keeps_a_note_of_200_characters_whole(portfolio, coin):
         ),
         pytest.param(
             "2026-01-02T09:00:00+00:00,coin,swap,1,10,0,",
-            [(3, "kind", "“swap” is not one of buy, sell, transfer_in, transfer_out.")],
+            [
+                (
+                    3,
+                    "kind",
+                    "“swap” is not one of buy, reward, sell, transfer_in, transfer_out.",
+                )
+            ],
             id="bad-kind",
         ),
         pytest.param(
             "2026-01-02T09:00:00+00:00,coin,Buy,1,10,0,",
-            [(3, "kind", "“Buy” is not one of buy, sell, transfer_in, transfer_out.")],
+            [
+                (
+                    3,
+                    "kind",
+                    "“Buy” is not one of buy, reward, sell, transfer_in, transfer_out.",
+                )
+            ],
             id="kind-is-case-sensitive",
         ),
         pytest.param(
@@ -246,7 +258,11 @@ def test_import_keeps_a_note_of_200_characters_whole(portfolio, coin):
         pytest.param(
             "2026-01-02T09:00:00+00:00,coin",
             [
-                (3, "kind", "“” is not one of buy, sell, transfer_in, transfer_out."),
+                (
+                    3,
+                    "kind",
+                    "“” is not one of buy, reward, sell, transfer_in, transfer_out.",
+                ),
                 (3, "quantity", "“” is not a number."),
                 (3, "unit_price", "“” is not a number."),
             ],

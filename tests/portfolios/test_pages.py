@@ -1202,7 +1202,7 @@ def test_import_with_bad_rows_lists_every_one_by_line_and_imports_nothing(
         [
             "5",
             "kind",
-            "“swap” is not one of buy, sell, transfer_in, transfer_out.",
+            "“swap” is not one of buy, reward, sell, transfer_in, transfer_out.",
         ],
         ["5", "fee", "“x” is not a number."],
         ["5", "quantity", "Quantity must be more than zero."],
@@ -1293,9 +1293,10 @@ def _fill(portfolio: Portfolio, holdings: int) -> None:
     )
 
 
-# session, user, portfolio with the market version, holdings, largest in empty
+# session, user, portfolio with the market version, holdings, the market state
+# (Bitcoin dominance beside the portfolio's Bitcoin share), largest in empty
 # buckets (no history here: no snapshots). From the cache: the first three.
-DETAIL_QUERIES = 5
+DETAIL_QUERIES = 6
 DETAIL_QUERIES_CACHED = 3
 
 
