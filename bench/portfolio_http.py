@@ -12,13 +12,13 @@ again. The script:
 1. migrates, then generates 200 assets with a daily snapshot each for five
    years up to today (a random walk), and runs ANALYZE;
 2. serves the site with gunicorn (2 sync workers, DEBUG off) and imports four
-   portfolios of the same 200 holdings with 200, 2,000, 10,000 and 20,000
+   portfolios (cost basis ``--method``, default fifo) of the same 200 holdings with 200, 2,000, 10,000 and 20,000
    transactions over those five years through ``POST …/transactions/import/``
    (timed: the import goal is 20,000 rows in 5 s);
 3. runs wrk (2 threads, 8 connections) in interleaved rounds over a bare view
    (the reference) and, for every portfolio, the detail page, allocation,
-   holdings, rebalance, history (1 year and all of it, one page) and
-   performance; it prints the medians over rounds of rps, p50, p95, p99, each
+   holdings, rebalance, history (1 year and all of it, one page),
+   performance (with its benchmarks) and the realised-gains report; it prints the medians over rounds of rps, p50, p95, p99, each
    path's rps ÷ the bare view's, and each read's p50 at every size ÷ at 200;
 4. times, one request at a time, appending a transaction (``POST``) and
    editing one dated three years back (``PATCH``) in the 20,000 portfolio.
@@ -79,6 +79,7 @@ def _generate() -> dict[int, list[Decimal]]:
     """200 assets with five years of daily snapshots; their price per day."""
     from django.db import connection
 
+    from valuations.indices import refresh_indices
     from valuations.models import Asset, MarketSnapshot
     from valuations.state import refresh_market_state
 
@@ -121,6 +122,8 @@ def _generate() -> dict[int, list[Decimal]]:
         asset.price = path[-1]
         asset.save(update_fields=["price"])
     refresh_market_state()
+    # The benchmarks' stored index levels, as the import signal would keep them.
+    refresh_indices()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     assert len(assets) == ASSETS
@@ -188,7 +191,9 @@ def _session(username: str) -> tuple[str, str]:
     return token.key, session.session_key or ""
 
 
-def _portfolios(token: str, prices: dict[int, list[Decimal]]) -> dict[int, int]:
+def _portfolios(
+    token: str, prices: dict[int, list[Decimal]], method: str
+) -> dict[int, int]:
     """Create one portfolio per size through the API; import its ledger (timed)."""
     ids = {}
     for size in SIZES:
@@ -196,6 +201,7 @@ def _portfolios(token: str, prices: dict[int, list[Decimal]]) -> dict[int, int]:
             {
                 "name": f"{size} transactions",
                 "target": {"large": "50", "mid": "30", "small": "15", "stable": "5"},
+                "cost_basis_method": method,
             }
         ).encode()
         portfolio = _request(
@@ -230,6 +236,7 @@ def _paths(portfolio_id: int) -> dict[str, str]:
         "history 1 year": f"{api}/history/?start={year_ago}&page_size=366",
         "history all": f"{api}/history/?page_size={DAYS}",
         "performance": f"{api}/performance/",
+        "realized gains": f"{api}/realized/",
     }
 
 
@@ -360,6 +367,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=3)
     parser.add_argument("--conns", type=int, default=8)
+    parser.add_argument(
+        "--method",
+        default="fifo",
+        choices=["average", "fifo", "lifo", "hifo"],
+        help="The portfolios' cost-basis method (default fifo: lots, not a pool).",
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     scratch = None
@@ -382,7 +395,7 @@ def main() -> None:
     token, session = _session("bench")
     server = _serve(env)
     try:
-        ids = _portfolios(token, prices)
+        ids = _portfolios(token, prices, args.method)
         table = _reads(ids, token, session, args)
         appends, edits, day, misses = _writes(ids, token, session)
     finally:

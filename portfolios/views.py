@@ -200,11 +200,15 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return {"weight": weight, "dominance": overview.bitcoin_dominance}
 
     def history_chart() -> charts.HistoryChart | None:
+        made = performance()
         return charts.history_chart(
             [
                 (d.date, d.value, d.net_invested, d.price_age, d.stale_holdings > 0)
                 for d in history()
-            ]
+            ],
+            benchmarks.same_money_in_bitcoin(
+                history(), opening_value=made.value_start if made else Decimal(0)
+            ),
         )
 
     def plan_rows() -> list[dict[str, object]]:

@@ -131,6 +131,7 @@ class HistoryChart:
 
     value_points: str  # SVG polyline of the value
     invested_points: str  # SVG polyline of net invested
+    benchmark_points: str  # SVG polyline of the same money in Bitcoin; "" if none
     markers: list[HistoryMarker]  # hover targets, on the value line
     carried: list[float]  # x of the days valued with an earlier day's price
     stale: list[float]  # x of the days with a price older than the stale limit
@@ -144,12 +145,21 @@ class HistoryChart:
 
 def history_chart(
     days: Sequence[tuple[date, Decimal, Decimal, int, bool]],
+    benchmark: Sequence[Decimal | None] = (),
 ) -> HistoryChart | None:
-    """Scale (day, value, net invested, price age, stale) rows; None under 2 days."""
+    """Scale (day, value, net invested, price age, stale) rows, and a benchmark's
+    value per day (None where unknown) on the same scale; None under 2 days."""
     if len(days) < 2:
         return None
-    low = min(min(value, invested) for _, value, invested, _, _ in days)
-    high = max(max(value, invested) for _, value, invested, _, _ in days)
+    known = [b for b in benchmark if b is not None]
+    low = min(
+        min(min(value, invested) for _, value, invested, _, _ in days),
+        min(known, default=days[0][1]),
+    )
+    high = max(
+        max(max(value, invested) for _, value, invested, _, _ in days),
+        max(known, default=days[0][1]),
+    )
     span_x = float((days[-1][0] - days[0][0]).days) or 1.0
     span_y = float(high - low) or 1.0
 
@@ -166,6 +176,11 @@ def history_chart(
     return HistoryChart(
         value_points=" ".join(f"{x_of(d)},{y_of(v)}" for d, v, _, _, _ in days),
         invested_points=" ".join(f"{x_of(d)},{y_of(i)}" for d, _, i, _, _ in days),
+        benchmark_points=" ".join(
+            f"{x_of(day[0])},{y_of(b)}"
+            for day, b in zip(days, benchmark, strict=False)
+            if b is not None
+        ),
         markers=[
             HistoryMarker(x_of(d), y_of(v), d, v, i, age) for d, v, i, age, _ in sampled
         ],

@@ -340,3 +340,38 @@ def test_the_realized_page_and_csv(client_logged_in, portfolio, coin):
         ",".join(realized.CSV_COLUMNS),
         "coin,CN,2025-01-10T12:00:00+00:00,2025-03-11T12:00:00+00:00,1,30000,10000,20000,short",
     ]
+
+
+def test_a_thousand_lots_sold_at_once_are_a_thousand_report_lines(portfolio, coin):
+    # Past 1,000 lines PostgreSQL writes them with COPY: the same lines.
+    services.update_portfolio(portfolio=portfolio, cost_basis_method="fifo")
+    rows = [
+        {
+            "asset": coin,
+            "kind": "buy",
+            "quantity": D("1"),
+            "unit_price": D(n),
+            "fee": D("0"),
+            "executed_at": JAN + timedelta(minutes=n),
+        }
+        for n in range(1, 1201)
+    ]
+    rows.append(
+        {
+            "asset": coin,
+            "kind": "sell",
+            "quantity": D("1200"),
+            "unit_price": D("1000"),
+            "fee": D("0"),
+            "executed_at": JAN + timedelta(days=400),
+        }
+    )
+
+    services.record_transactions(portfolio=portfolio, rows=rows)
+
+    lines = Disposal.objects.filter(portfolio=portfolio)
+    assert lines.count() == 1200
+    # Σ (1000 − n) for n = 1…1200 = 1,200,000 − 720,600; all held over a year.
+    assert sum(d.gain for d in lines) == D("479400")
+    assert all(d.long_term for d in lines)
+    assert lines.get(acquired_at=JAN + timedelta(minutes=7)).cost == D("7")
