@@ -116,6 +116,21 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # SQLite under several gunicorn workers: write-ahead logging lets reads go on
+    # beside a write; BEGIN IMMEDIATE takes the write lock when a transaction
+    # starts (never upgrading mid-way, which fails at once with "database is
+    # locked"); a waiting writer waits up to the busy timeout. One machine only.
+    SQLITE_BUSY_SECONDS = int(os.environ.get("SQLITE_BUSY_SECONDS", "20"))
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": SQLITE_BUSY_SECONDS,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+            f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000};"
+        ),
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
