@@ -17,6 +17,14 @@ def unstorable_character(text: str) -> str | None:
     return f"Contains the control character U+{ord(found.group()):04X}."
 
 
+def text_problem(text: str, limit: int) -> str | None:
+    """Return why ``text`` cannot be stored in a field of ``limit`` characters
+    (too long, or with a control character), or None when it can."""
+    if len(text) > limit:
+        return f"Longer than {limit} characters."
+    return unstorable_character(text)
+
+
 def shown(value: object, limit: int = 40) -> str:
     """A value echoed in an error message: cut to ``limit`` characters, and with
     each control character written as an escape (\\u0000), so the message itself

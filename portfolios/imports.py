@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from capsite.text import shown, unstorable_character
+from capsite.text import shown, text_problem
 from portfolios import services
 from portfolios.amounts import amount_errors, time_error
 from portfolios.models import Portfolio, Transaction
@@ -39,14 +39,15 @@ def export_rows(portfolio: Portfolio) -> Iterator[list[str]]:
             tx.executed_at.isoformat(),
             tx.asset.slug,
             tx.kind,
-            _plain(tx.quantity),
-            _plain(tx.unit_price),
-            _plain(tx.fee),
+            plain(tx.quantity),
+            plain(tx.unit_price),
+            plain(tx.fee),
             tx.note,
         ]
 
 
-def _plain(value: Decimal) -> str:
+def plain(value: Decimal) -> str:
+    """A decimal as a CSV cell: no exponent, no trailing zeros."""
     text = f"{value:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
@@ -111,15 +112,6 @@ def _decimal(raw: str, name: str, line: int, errors: list[RowError]) -> Decimal 
     return value
 
 
-def _text_error(value: str, name: str, line: int, limit: int) -> RowError | None:
-    """A text cell that cannot be stored: too long, or with control characters."""
-    if len(value) > limit:
-        return RowError(line, name, f"Longer than {limit} characters.")
-    if problem := unstorable_character(value):
-        return RowError(line, name, problem)
-    return None
-
-
 def import_transactions(
     *, portfolio: Portfolio, text: str, fmt: str | None = None
 ) -> ImportReport:
@@ -175,9 +167,7 @@ def import_transactions(
     ]
     # Only ids that can be stored are looked up: PostgreSQL refuses a NUL byte.
     slugs = {
-        slug
-        for row in rows
-        if not unstorable_character(slug := row["asset"].strip()) and len(slug) <= 200
+        slug for row in rows if not text_problem(slug := row["asset"].strip(), 200)
     }
     assets = Asset.objects.in_bulk(slugs, field_name="slug")
     kinds = set(Transaction.Kind.values)
@@ -185,9 +175,9 @@ def import_transactions(
     parsed: list[dict[str, Any]] = []
     for line, row in zip(lines, rows, strict=True):
         errors: list[RowError] = [
-            bad
-            for name, limit in (("asset", 200), ("note", 200))
-            if (bad := _text_error(row.get(name, "").strip(), name, line, limit))
+            RowError(line, name, problem)
+            for name in ("asset", "note")
+            if (problem := text_problem(row.get(name, "").strip(), 200))
         ]
         asset = assets.get(row["asset"].strip())
         if asset is None and not any(e.field == "asset" for e in errors):

@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import ExtractYear
 
+from portfolios.imports import plain
 from portfolios.models import Disposal, Portfolio
 
 ZERO = Decimal(0)
@@ -97,16 +98,11 @@ def csv_rows(portfolio: Portfolio, year: int) -> list[list[str]]:
                 d.asset.symbol.upper(),
                 d.acquired_at.isoformat(),
                 d.disposed_at.isoformat(),
-                _plain(d.quantity),
-                _plain(d.proceeds),
-                _plain(d.cost),
-                _plain(d.gain),
+                plain(d.quantity),
+                plain(d.proceeds),
+                plain(d.cost),
+                plain(d.gain),
                 "long" if d.long_term else "short",
             ]
         )
     return rows
-
-
-def _plain(value: Decimal) -> str:
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -167,18 +167,7 @@ def record_transaction(
     """
     _lock(portfolio)
     if unit_price is None:
-        row: dict[str, Any] = {
-            "kind": kind,
-            "asset": asset,
-            "unit_price": None,
-            "executed_at": executed_at,
-        }
-        problems = price_rewards([row]) if kind == Transaction.Kind.REWARD else {}
-        if problems or row["unit_price"] is None:
-            raise ValidationError(
-                {"unit_price": problems.get(1, "Give the unit price in USD.")}
-            )
-        unit_price = row["unit_price"]
+        unit_price = _market_price_of_reward(kind, asset, executed_at)
     tx = Transaction(
         portfolio=portfolio,
         asset=asset,
@@ -196,6 +185,24 @@ def record_transaction(
         tx.save()
         rebuild_holdings(portfolio=portfolio, asset_ids={asset.pk}, changed=tx)
     return tx
+
+
+def _market_price_of_reward(kind: str, asset: Asset, executed_at: datetime) -> Decimal:
+    """The unit price of an entry given without one: a reward's market price on
+    its day; anything else, or a reward on a day without one, is refused."""
+    row: dict[str, Any] = {
+        "kind": kind,
+        "asset": asset,
+        "unit_price": None,
+        "executed_at": executed_at,
+    }
+    problems = price_rewards([row]) if kind == Transaction.Kind.REWARD else {}
+    if problems or row["unit_price"] is None:
+        raise ValidationError(
+            {"unit_price": problems.get(1, "Give the unit price in USD.")}
+        )
+    price: Decimal = row["unit_price"]
+    return price
 
 
 @transaction.atomic
@@ -274,15 +281,11 @@ def update_transaction(*, tx: Transaction, **changes: Any) -> Transaction:
     before, was = tx.asset_id, tx.executed_at
     if "unit_price" in changes and changes["unit_price"] is None:
         # A form's empty price: a reward is valued at its day's market price.
-        row = {**{"kind": tx.kind, "asset": tx.asset, "executed_at": was}, **changes}
-        problems = (
-            price_rewards([row]) if row["kind"] == Transaction.Kind.REWARD else {}
+        changes["unit_price"] = _market_price_of_reward(
+            changes.get("kind", tx.kind),
+            changes.get("asset", tx.asset),
+            changes.get("executed_at", was),
         )
-        if problems or row["unit_price"] is None:
-            raise ValidationError(
-                {"unit_price": problems.get(1, "Give the unit price in USD.")}
-            )
-        changes["unit_price"] = row["unit_price"]
     for name, value in changes.items():
         setattr(tx, name, value)
     _clean(tx)

@@ -100,7 +100,7 @@ def test_export_writes_the_header_then_the_ledger_oldest_first(portfolio, coin):
     ],
 )
 def test_export_writes_plain_decimals_without_exponent_or_trailing_zeros(value, text):
-    assert imports._plain(value) == text
+    assert imports.plain(value) == text
 
 
 def test_export_of_an_empty_portfolio_is_only_the_header(portfolio):

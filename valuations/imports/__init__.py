@@ -18,7 +18,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from capsite.text import shown, unstorable_character
+from capsite.text import shown, text_problem
 from valuations import metrics
 from valuations.imports.apply import (
     ImportPlan,
@@ -246,12 +246,6 @@ def import_unlocks(
 UNLOCK_HORIZON = timedelta(days=100 * 365)
 
 
-def _unstorable(text: str, limit: int) -> str | None:
-    if len(text) > limit:
-        return f"Longer than {limit} characters."
-    return unstorable_character(text)
-
-
 def _apply_unlocks(text: str) -> UnlockReport:
     report = UnlockReport()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -274,7 +268,7 @@ def _apply_unlocks(text: str) -> UnlockReport:
     ]
     # Only ids that can be stored are looked up: PostgreSQL refuses a NUL byte.
     assets = Asset.objects.in_bulk(
-        {t["asset"] for t in texts if not _unstorable(t["asset"], 200)},
+        {t["asset"] for t in texts if not text_problem(t["asset"], 200)},
         field_name="slug",
     )
     today = timezone.now().date()
@@ -282,10 +276,10 @@ def _apply_unlocks(text: str) -> UnlockReport:
     for (line, raw), cells in zip(raw_rows, texts, strict=True):
         position = f"line {line}"
         for name, limit in (("asset", 200), ("note", 200)):
-            if problem := _unstorable(cells[name], limit):
+            if problem := text_problem(cells[name], limit):
                 report.errors.append(RowError(position, name, problem))
         asset = assets.get(cells["asset"])
-        if asset is None and not _unstorable(cells["asset"], 200):
+        if asset is None and not text_problem(cells["asset"], 200):
             report.errors.append(
                 RowError(position, "asset", f"Unknown asset “{shown(cells['asset'])}”.")
             )

@@ -19,7 +19,7 @@ from django.core.validators import slug_re
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from capsite.text import shown, unstorable_character
+from capsite.text import shown, text_problem
 from valuations import metrics, quality
 from valuations.fields import DECIMAL_PLACES, MAX_DIGITS, PRODUCT_MAX_DIGITS
 from valuations.models import Provider
@@ -204,11 +204,7 @@ def _text(
         found.append(RowError(position, name, "Not a text value."))
         return ""
     text = str(value).strip()
-    if len(text) > _MAX_LENGTHS[name]:
-        found.append(
-            RowError(position, name, f"Longer than {_MAX_LENGTHS[name]} characters.")
-        )
-    elif problem := unstorable_character(text):
+    if problem := text_problem(text, _MAX_LENGTHS[name]):
         found.append(RowError(position, name, problem))
     return text
 
