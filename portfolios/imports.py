@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Context, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -101,7 +101,11 @@ def _decimal(raw: str, name: str, line: int, errors: list[RowError]) -> Decimal 
         isinstance(exponent, int)
         and exponent < -DECIMAL_PLACES
         and value
-        != value.quantize(Decimal(1).scaleb(-DECIMAL_PLACES), rounding=ROUND_DOWN)
+        != value.quantize(
+            Decimal(1).scaleb(-DECIMAL_PLACES),
+            rounding=ROUND_DOWN,
+            context=Context(prec=MAX_DIGITS + 10),  # 22 + 18 digits: past 28
+        )
     ):
         errors.append(
             RowError(

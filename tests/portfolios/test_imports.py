@@ -328,6 +328,18 @@ def test_import_keeps_a_note_of_200_characters_whole(portfolio, coin):
             id="quantity-too-large",
         ),
         pytest.param(
+            "2026-01-02T09:00:00+00:00,coin,buy,6479626615780062691.3048617639975789237,1,0,",
+            [
+                (
+                    3,
+                    "quantity",
+                    "6479626615780062691.3048617639975789237 has more than 18 "
+                    "decimal places.",
+                )
+            ],
+            id="quantity-19-digits-and-19-decimals",
+        ),
+        pytest.param(
             "2026-01-02T09:00:00+00:00,coin,buy,1,1e-30,0,",
             [(3, "unit_price", "1e-30 has more than 18 decimal places.")],
             id="price-too-precise",

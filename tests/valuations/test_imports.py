@@ -1171,6 +1171,22 @@ def test_unlock_csv_imports_every_row(unlock_assets):
     ]
 
 
+def test_an_amount_with_19_digits_and_19_decimals_is_rounded_not_a_crash(
+    unlock_assets, time_machine
+):
+    # 37 significant digits: past the default 28-digit context of quantize.
+    time_machine.move_to(datetime(2026, 5, 1, tzinfo=UTC), tick=False)
+    report = import_unlocks(
+        "asset,date,amount,note\n"
+        "sui,2026-06-01,6479626615780062691.3048617639975789237,\n"
+    )
+
+    assert report.errors == []
+    assert SupplyUnlock.objects.get().amount == _stored(
+        "6479626615780062691.304861763997578924"
+    )
+
+
 def test_reimporting_unlocks_updates_them_by_asset_and_date(unlock_assets):
     import_unlocks(UNLOCKS)
 

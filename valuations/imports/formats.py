@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.validators import slug_re
@@ -39,6 +39,7 @@ CSV_OPTIONAL = PROVIDER_FIELDS
 # What the database stores: numbers are rounded to DECIMAL_PLACES as PostgreSQL
 # would (so a re-import compares equal), and larger ones cannot be stored.
 _QUANTUM = Decimal(1).scaleb(-DECIMAL_PLACES)
+_WIDE = Context(prec=MAX_DIGITS + 10)
 _INTEGER_DIGITS = MAX_DIGITS - DECIMAL_PLACES
 _PRODUCT_DIGITS = PRODUCT_MAX_DIGITS - DECIMAL_PLACES
 # Longest id, slug, symbol and name an Asset or ProviderId can hold.
@@ -170,7 +171,8 @@ def parse_number(
         return None
     exponent = number.as_tuple().exponent  # an int: the number is finite
     if isinstance(exponent, int) and exponent < -DECIMAL_PLACES:
-        number = number.quantize(_QUANTUM, rounding=ROUND_HALF_UP)
+        # 22 digits before the point and 18 after pass the default 28-digit context.
+        number = number.quantize(_QUANTUM, rounding=ROUND_HALF_UP, context=_WIDE)
     return number
 
 
