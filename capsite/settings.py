@@ -268,6 +268,17 @@ MARKET_DATA_DEADLINE = float(os.environ.get("MARKET_DATA_DEADLINE", "120"))
 # Largest answer read for one page, in bytes.
 MARKET_DATA_MAX_BYTES = int(os.environ.get("MARKET_DATA_MAX_BYTES", "20000000"))
 
+# Background work on Celery (capsite.celery, capsite.jobs). Without a broker,
+# tasks run in the web process: in a background thread, or at once with
+# CAPSITE_JOBS_INLINE (tests and commands).
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_RESULT_BACKEND = None  # a task's outcome is its Job row or ImportRun
+CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is run again
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "1800"))
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CAPSITE_JOBS_INLINE = envbool("CAPSITE_JOBS_INLINE", "false")
+
 # Portfolio risk flags.
 CAPSITE_RISK_DILUTION_ABOVE = envdecimal("CAPSITE_RISK_DILUTION_ABOVE", "2")
 CAPSITE_RISK_UNLOCK_DAYS = int(os.environ.get("CAPSITE_RISK_UNLOCK_DAYS", "30"))

@@ -33,6 +33,10 @@ def _test_settings(settings):
     # Lock-out is tested on its own (tests/test_accounts.py switches it back on).
     settings.AXES_ENABLED = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Background tasks run at once, in the test's thread, when their transaction
+    # commits (django_capture_on_commit_callbacks(execute=True) in a db test).
+    settings.CELERY_BROKER_URL = ""
+    settings.CAPSITE_JOBS_INLINE = True
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     }
