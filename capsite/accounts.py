@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from axes import helpers as axes_helpers
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
@@ -38,6 +39,32 @@ class SignupForm(UserCreationForm):
         if get_user_model().objects.filter(email__iexact=email).exists():
             raise forms.ValidationError("An account with this email already exists.")
         return email
+
+
+def cool_off_seconds() -> int:
+    """Seconds a locked-out login waits: every attempt while locked starts it over."""
+    return int(axes_helpers.get_cool_off().total_seconds())
+
+
+def lockout_response(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict | None = None,
+) -> HttpResponse:
+    """The lock-out page for the login and admin forms: 429 saying when to retry."""
+    wait = cool_off_seconds()
+    response = render(
+        request,
+        "registration/lockout.html",
+        {
+            "failure_limit": settings.AXES_FAILURE_LIMIT,
+            "username": axes_helpers.get_client_username(request, credentials) or "",
+            "cooloff_minutes": -(-wait // 60),
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def signed_in(user: User | AnonymousUser) -> User:

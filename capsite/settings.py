@@ -1,7 +1,8 @@
-"""Django settings for capsite, read from the environment.
+"""Django settings for capsite, read from the environment and `.env`.
 
 Defaults make `make run` work with SQLite and no `.env`; production sets
-DJANGO_DEBUG=false, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL.
+DJANGO_DEBUG=false, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL,
+REDIS_URL and CELERY_BROKER_URL. `.env.example` lists every setting.
 """
 
 from __future__ import annotations
@@ -11,9 +12,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# A `.env` file fills in what the process's environment does not set (the
+# environment wins). DJANGO_ENV_FILE names another file.
+ENV_FILE = Path(os.environ.get("DJANGO_ENV_FILE", BASE_DIR / ".env"))
+if ENV_FILE.is_file():
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 
@@ -44,12 +52,27 @@ def envlist(name: str, default: str) -> list[str]:
     ]
 
 
+def weak_secret(key: str) -> str | None:
+    """Say why ``key`` is unfit to sign production sessions, or None when it is fit.
+
+    The same bar as Django's own deploy check (security.W009), so a key that
+    starts the site never draws that warning.
+    """
+    if key == DEV_SECRET_KEY or key.startswith("django-insecure-"):
+        return "it is a development key"
+    if len(key) < 50:
+        return f"it has {len(key)} characters, fewer than 50"
+    if len(set(key)) < 5:
+        return f"it uses only {len(set(key))} different characters"
+    return None
+
+
 DEBUG = envbool("DJANGO_DEBUG", "true")
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
-if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 32):
+if not DEBUG and (why := weak_secret(SECRET_KEY)):
     raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY must be set to a random string of 32+ characters "
-        "when DJANGO_DEBUG is off."
+        f"DJANGO_SECRET_KEY is refused with DJANGO_DEBUG off: {why}. Make one with "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
     )
 ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("DJANGO_CSRF_TRUSTED_ORIGINS", "")
@@ -168,7 +191,10 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# The lock-out page (HTML and admin) answers 429 with Retry-After.
+AXES_LOCKOUT_CALLABLE = "capsite.accounts.lockout_response"
+# The client's address, by the same rule as API throttling (capsite.clientip).
+AXES_CLIENT_IP_CALLABLE = "capsite.clientip.client_ip"
 
 # Mail (password resets). Development prints messages on the console.
 EMAIL_BACKEND = os.environ.get(
@@ -212,14 +238,34 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Proxies (load balancers) in front of the app. Their number says how many
+# X-Forwarded-For entries, counted from the right, were added by proxies we run:
+# the one before them is the client. 0 (no proxy) ignores the header, so nobody
+# can pick their own address. One rule for API throttling and login lock-out.
+CAPSITE_TRUSTED_PROXIES = int(os.environ.get("CAPSITE_TRUSTED_PROXIES", "0"))
+if CAPSITE_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("CAPSITE_TRUSTED_PROXIES must be 0 or more.")
+
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+# The TLS proxy says "https" in X-Forwarded-Proto; trust it only behind one.
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https")
     if envbool("DJANGO_BEHIND_TLS_PROXY", "false")
     else None
 )
+# In production every page is HTTPS: plain HTTP is redirected, and browsers
+# are told (HSTS) to use nothing else for a year. Probes stay on plain HTTP.
+SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", str(not DEBUG))
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000")
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", "true"
+)
+SECURE_HSTS_PRELOAD = envbool("DJANGO_SECURE_HSTS_PRELOAD", "true")
 
 LOGGING = {
     "version": 1,
@@ -309,6 +355,8 @@ REST_FRAMEWORK = {
         "user": os.environ.get("CAPSITE_API_USER_RATE", "600/min"),
     },
     "COERCE_DECIMAL_TO_STRING": True,
+    # X-Forwarded-For entries added by our own proxies (see CAPSITE_TRUSTED_PROXIES).
+    "NUM_PROXIES": CAPSITE_TRUSTED_PROXIES,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

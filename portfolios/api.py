@@ -12,6 +12,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings as django_settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -20,7 +22,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, Throttled, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -29,7 +31,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from capsite.accounts import signed_in
+from capsite.accounts import cool_off_seconds, signed_in
 from capsite.api import SeriesPagination
 from portfolios import (
     analysis,
@@ -62,6 +64,17 @@ from valuations.serializers import HistoryQuerySerializer
 from valuations.tiermix import BUCKETS
 
 
+def _locked_out(request: Request, credentials: dict[str, str]) -> bool:
+    return bool(
+        django_settings.AXES_ENABLED
+        and AxesProxyHandler.is_locked(request._request, credentials)
+    )
+
+
+class LockedOut(Throttled):
+    default_detail = "Too many failed logins for this username from your address."
+
+
 class TokenView(APIView):
     """Exchange a username and password for an API token, or revoke it."""
 
@@ -79,8 +92,18 @@ class TokenView(APIView):
         responses=inline_serializer("Token", {"token": serializers.CharField()}),
     )
     def post(self, request: Request) -> Response:
+        # django-axes refuses a locked-out login inside authenticate(), which
+        # DRF would report as a wrong password: say it is a lock-out, and when
+        # to come back, as the login page does.
+        data = request.data if isinstance(request.data, Mapping) else {}
+        credentials = {"username": str(data.get("username", ""))[:150]}
+        if _locked_out(request, credentials):
+            raise LockedOut(cool_off_seconds())
         params = AuthTokenSerializer(data=request.data, context={"request": request})
-        params.is_valid(raise_exception=True)
+        if not params.is_valid():
+            if _locked_out(request, credentials):
+                raise LockedOut(cool_off_seconds())
+            raise ValidationError(params.errors)
         token, _ = Token.objects.get_or_create(user=params.validated_data["user"])
         return Response({"token": token.key})
 

@@ -336,9 +336,7 @@ class YearTotalsSerializer(serializers.Serializer):
 
 
 class DisposalSerializer(serializers.Serializer):
-    asset: serializers.SlugRelatedField[Asset] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
+    asset = serializers.CharField(source="asset.slug", read_only=True)
     date_acquired = serializers.DateTimeField(source="acquired_at")
     date_disposed = serializers.DateTimeField(source="disposed_at")
     quantity = Amount()
