@@ -33,6 +33,8 @@ v1: list[URLPattern | URLResolver] = [
     ),
     path("calculator/", market_api.CalculatorView.as_view(), name="calculator"),
     path("", include("portfolios.api_urls")),
+    path("", include("alerts.api_urls")),
+    path("", include("jobs.api_urls")),
 ]
 
 urlpatterns = [

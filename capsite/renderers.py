@@ -48,4 +48,5 @@ class ORJSONRenderer(BaseRenderer):
     ) -> bytes:
         if data is None:
             return b""
-        return orjson.dumps(data, default=json_default)
+        # DRF keys a list field's errors by position (integers): keep them.
+        return orjson.dumps(data, default=json_default, option=orjson.OPT_NON_STR_KEYS)

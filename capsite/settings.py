@@ -93,12 +93,20 @@ INSTALLED_APPS = [
     "csp",
     "rest_framework.authtoken",
     "axes",
+    "django_prometheus",
+    "django_guid",
     "capsite",
     "valuations",
     "portfolios",
+    "alerts",
+    "jobs",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # The request id first, so every log line of the request carries it.
+    "django_guid.middleware.guid_middleware",
+    "capsite.observability.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -108,6 +116,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Before axes, so it counts the lock-out page's 429 that axes makes.
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, so it turns a lockout flagged during the view into the 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -127,6 +137,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "alerts.context.unread_count",
             ],
         },
     },
@@ -154,6 +165,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         ),
         **DATABASES["default"].get("OPTIONS", {}),
     }
+# The same backends, wrapped to count queries and errors for /metrics.
+DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
+    "django.db.backends.", "django_prometheus.db.backends."
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -208,6 +223,8 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
+# For DJANGO_EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend.
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "sent-mail"))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -267,12 +284,63 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool(
 )
 SECURE_HSTS_PRELOAD = envbool("DJANGO_SECURE_HSTS_PRELOAD", "true")
 
+# Logs: one JSON object per line (timestamp, level, logger, message, request_id,
+# user_id and a request's fields) in production; plain lines with DEBUG on.
+# LOG_FORMAT=json|text overrides.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request_id": {"()": "django_guid.log_filters.CorrelationId"},
+        "user_id": {"()": "capsite.logcontext.UserIdFilter"},
+    },
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {
+                "asctime": "timestamp",
+                "levelname": "level",
+                "name": "logger",
+                "correlation_id": "request_id",
+            },
+            "timestamp": False,
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+        },
+        "text": {
+            "format": "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s: "
+            "%(message)s"
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "user_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # The access log says it once, with the request id: no second line.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+        "django_guid": {"level": "WARNING"},
+    },
 }
+# Request ids: taken from X-Request-ID when it is a UUID (nginx's $request_id
+# is), made otherwise, echoed in the response and passed on to Celery tasks.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": False,
+    "IGNORE_URLS": ["healthz", "readyz", "metrics"],
+}
+# /metrics is open unless this is set; then it wants "Authorization: Bearer <token>".
+CAPSITE_METRICS_TOKEN = os.environ.get("CAPSITE_METRICS_TOKEN", "")
 
 # Market-cap tiers (USD). The boundary belongs to the upper tier.
 CAPSITE_TIER_LARGE_MIN = envdecimal("CAPSITE_TIER_LARGE_MIN", "10000000000")
@@ -324,6 +392,30 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "1800"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CAPSITE_JOBS_INLINE = envbool("CAPSITE_JOBS_INLINE", "false")
+# celery beat: the live market refresh every MARKET_DATA_REFRESH_SECONDS.
+MARKET_DATA_PAGES = int(os.environ.get("MARKET_DATA_PAGES", "1"))
+MARKET_DATA_REFRESH_SECONDS = float(
+    os.environ.get("MARKET_DATA_REFRESH_SECONDS", "600")
+)
+CELERY_BEAT_SCHEDULE = {
+    "market-refresh": {
+        "task": "valuations.refresh_markets",
+        "schedule": MARKET_DATA_REFRESH_SECONDS,
+        # A refresh still queued when the next is due is dropped, not piled up.
+        "options": {"expires": MARKET_DATA_REFRESH_SECONDS * 0.9},
+    }
+}
+# One queue name per deployment, so two sharing a Redis never take each other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "capsite")
+# A ledger file longer than this many lines is imported as a job with progress
+# (page and API); the API also takes `Prefer: respond-async` for any file.
+CAPSITE_IMPORT_JOB_LINES = int(os.environ.get("CAPSITE_IMPORT_JOB_LINES", "2000"))
+
+# Alerts (the alerts app): links in emails and webhooks are made absolute with
+# this address; webhooks to private or loopback addresses are refused unless
+# allowed (a user could otherwise make the servers probe the inside network).
+CAPSITE_SITE_URL = os.environ.get("CAPSITE_SITE_URL", "").rstrip("/")
+CAPSITE_WEBHOOK_ALLOW_PRIVATE = envbool("CAPSITE_WEBHOOK_ALLOW_PRIVATE", "false")
 
 # Portfolio risk flags.
 CAPSITE_RISK_DILUTION_ABOVE = envdecimal("CAPSITE_RISK_DILUTION_ABOVE", "2")

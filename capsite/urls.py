@@ -3,13 +3,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from capsite import accounts
+from capsite import accounts, observability
 
 urlpatterns = [
+    path("healthz", observability.healthz, name="healthz"),
+    path("readyz", observability.readyz, name="readyz"),
+    path("metrics", observability.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("capsite.api_urls")),
     path("portfolios/", include("portfolios.urls")),
+    path("jobs/", include("jobs.urls")),
+    path("", include("alerts.urls")),
     path("", include("valuations.urls")),
 ]

@@ -33,6 +33,7 @@ from rest_framework.views import APIView
 
 from capsite.accounts import cool_off_seconds, signed_in
 from capsite.api import SeriesPagination
+from jobs.serializers import JobSerializer
 from portfolios import (
     analysis,
     benchmarks,
@@ -41,6 +42,7 @@ from portfolios import (
     realized,
     series,
     services,
+    tasks,
 )
 from portfolios.models import Portfolio, PortfolioQuerySet, Transaction
 from portfolios.serializers import (
@@ -66,7 +68,7 @@ from valuations.tiermix import BUCKETS
 
 def _locked_out(request: Request, credentials: dict[str, str]) -> bool:
     return bool(
-        django_settings.AXES_ENABLED
+        getattr(django_settings, "AXES_ENABLED", True)
         and AxesProxyHandler.is_locked(request._request, credentials)
     )
 
@@ -413,6 +415,16 @@ def _csv_text(request: Request) -> tuple[str, str | None]:
         return "", "The file is not UTF-8 text."
 
 
+def _prefers_async(request: Request) -> bool:
+    """RFC 7240 ``Prefer: respond-async``: answer 202 and run the work as a job."""
+    prefer = request.headers.get("Prefer", "")
+    return any(
+        part.strip().lower() == "respond-async"
+        for item in prefer.split(",")
+        for part in item.split(";")[:1]
+    )
+
+
 def _ledger_fields(data: dict[str, Any]) -> dict[str, Any]:
     fields = dict(data)
     if "fee" in fields and fields["fee"] is None:
@@ -463,7 +475,11 @@ class TransactionViewSet(viewsets.ModelViewSet[Transaction]):
             "application/json": str,
             "multipart/form-data": ImportFileSerializer,
         },
-        responses={201: ImportResultSerializer, 400: ImportErrorsSerializer},
+        responses={
+            201: ImportResultSerializer,
+            202: inline_serializer("ImportJob", {"job": JobSerializer()}),
+            400: ImportErrorsSerializer,
+        },
     )
     @action(
         detail=False,
@@ -481,6 +497,12 @@ class TransactionViewSet(viewsets.ModelViewSet[Transaction]):
         and Ghostfolio's JSON export; sent as the request body or a multipart
         ``file``. Rows deliberately left out (cash moves, stocks) come back as
         ``skipped`` with the reason.
+
+        A file longer than CAPSITE_IMPORT_JOB_LINES lines (2,000 by default), or
+        any file sent with ``Prefer: respond-async``, is imported in the
+        background: the answer is 202 with the ``job`` (and its URL in
+        ``Location``); poll it until ``status`` is ``done`` (``result`` holds
+        ``created`` and ``skipped``) or ``failed`` (``errors``, each with its line).
         """
         params = ImportQuerySerializer(data=request.query_params)
         if not params.is_valid():
@@ -502,9 +524,19 @@ class TransactionViewSet(viewsets.ModelViewSet[Transaction]):
                 {"errors": [{"line": 1, "field": "file", "message": problem}]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        report = imports.import_transactions(
-            portfolio=portfolio, text=text, fmt=params.validated_data.get("format")
-        )
+        fmt = params.validated_data.get("format")
+        if tasks.in_background(text, asked=_prefers_async(request)):
+            job = tasks.start_import(portfolio=portfolio, text=text, fmt=fmt)
+            body = {"job": JobSerializer(job, context={"request": request}).data}
+            return Response(
+                body,
+                status=status.HTTP_202_ACCEPTED,
+                headers={
+                    "Location": body["job"]["url"],
+                    "Preference-Applied": "respond-async",
+                },
+            )
+        report = imports.import_transactions(portfolio=portfolio, text=text, fmt=fmt)
         if not report.ok:
             return Response(
                 {"format": report.format, "errors": [vars(e) for e in report.errors]},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Context, Decimal, InvalidOperation
@@ -116,8 +116,17 @@ def _decimal(raw: str, name: str, line: int, errors: list[RowError]) -> Decimal 
     return value
 
 
+Progress = Callable[[int, int, str], None]
+PROGRESS_EVERY = 250  # rows between two progress reports
+CHECKING_ROWS = "Step 1 of 4: reading and checking rows"
+
+
 def import_transactions(
-    *, portfolio: Portfolio, text: str, fmt: str | None = None
+    *,
+    portfolio: Portfolio,
+    text: str,
+    fmt: str | None = None,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Validate every row of a ledger file, then record all of them or none.
 
@@ -125,13 +134,15 @@ def import_transactions(
     binance, coinbase, kraken, ghostfolio); without it the format is detected
     from the file. Every bad row is reported with its line number, column and
     reason; any bad row, or a sell beyond the holding anywhere in the ledger,
-    applies nothing.
+    applies nothing. ``progress(done, total, stage)``, when given, hears how
+    many rows have been read and checked, then that they are being recorded.
     """
     from portfolios import exchanges  # it reports with this module's RowError
 
+    progress = progress or _no_progress
     fmt = fmt or exchanges.detect(text) or "capsite"
     if fmt != "capsite":
-        return _import_exchange(portfolio, text, fmt)
+        return _import_exchange(portfolio, text, fmt, progress)
     report = ImportReport()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     try:
@@ -177,7 +188,9 @@ def import_transactions(
     kinds = set(Transaction.Kind.values)
     now = timezone.now()
     parsed: list[dict[str, Any]] = []
-    for line, row in zip(lines, rows, strict=True):
+    for index, (line, row) in enumerate(zip(lines, rows, strict=True)):
+        if index % PROGRESS_EVERY == 0:
+            progress(index, report.rows, CHECKING_ROWS)
         errors: list[RowError] = [
             RowError(line, name, problem)
             for name in ("asset", "note")
@@ -248,10 +261,16 @@ def import_transactions(
         )
     if report.errors:
         return report
-    return _record(portfolio, parsed, lines, report)
+    return _record(portfolio, parsed, lines, report, progress)
 
 
-def _import_exchange(portfolio: Portfolio, text: str, fmt: str) -> ImportReport:
+def _no_progress(done: int, total: int, stage: str) -> None:
+    pass
+
+
+def _import_exchange(
+    portfolio: Portfolio, text: str, fmt: str, progress: Progress
+) -> ImportReport:
     from portfolios import exchanges
 
     report = ImportReport(format=fmt)
@@ -274,7 +293,7 @@ def _import_exchange(portfolio: Portfolio, text: str, fmt: str) -> ImportReport:
             RowError(1, "file", f"At most {MAX_ROWS:,} rows per file.")
         )
         return report
-    return _record(portfolio, result.rows, result.lines, report)
+    return _record(portfolio, result.rows, result.lines, report, progress)
 
 
 def _record(
@@ -282,10 +301,13 @@ def _record(
     parsed: list[dict[str, Any]],
     lines: list[int],
     report: ImportReport,
+    progress: Progress,
 ) -> ImportReport:
     """Record the parsed rows at once; the service's refusals go back to lines."""
     try:
-        report.created = services.record_transactions(portfolio=portfolio, rows=parsed)
+        report.created = services.record_transactions(
+            portfolio=portfolio, rows=parsed, progress=progress
+        )
     except ValidationError as exc:
         # Rows the service refuses come as "row N: reason"; a sell beyond the
         # holding elsewhere in the ledger as a message with no row (line 0).

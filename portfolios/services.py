@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import astuple
 from datetime import datetime
 from decimal import Decimal, localcontext
@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, transaction
 
+from alerts import hooks as alerts
 from portfolios import lots, series
 from portfolios.amounts import amount_errors
 from portfolios.models import Disposal, Holding, Portfolio, Transaction
-from portfolios.targets import TARGETS_SUM_MESSAGE, targets_sum_error
+from portfolios.targets import TARGET_FIELDS, TARGETS_SUM_MESSAGE, targets_sum_error
 from valuations.fields import DECIMAL_PLACES, MAX_DIGITS
 from valuations.models import Asset
 from valuations.queries import prices_on
@@ -108,6 +109,8 @@ def update_portfolio(*, portfolio: Portfolio, **fields: Any) -> Portfolio:
             portfolio=portfolio,
             asset_ids=set(portfolio.transactions.values_list("asset_id", flat=True)),
         )
+    if {"tolerance", *(f"target_{name}" for name in TARGET_FIELDS)} & fields.keys():
+        alerts.ledger_changed(portfolio.pk)
     return portfolio
 
 
@@ -184,6 +187,7 @@ def record_transaction(
     ):
         tx.save()
         rebuild_holdings(portfolio=portfolio, asset_ids={asset.pk}, changed=tx)
+    alerts.ledger_changed(portfolio.pk)
     return tx
 
 
@@ -205,19 +209,35 @@ def _market_price_of_reward(kind: str, asset: Asset, executed_at: datetime) -> D
     return price
 
 
+# The stages of a large import, as its job's page shows them (jobs.progress).
+CHECKING_ENTRIES = "Step 2 of 4: checking entries"
+SAVING = "Step 3 of 4: saving transactions"
+RECOMPUTING = "Step 4 of 4: recomputing holdings and daily history"
+IMPORT_BATCH = 1000
+
+
 @transaction.atomic
-def record_transactions(*, portfolio: Portfolio, rows: list[dict[str, Any]]) -> int:
+def record_transactions(
+    *,
+    portfolio: Portfolio,
+    rows: list[dict[str, Any]],
+    progress: Callable[[int, int, str], None] | None = None,
+) -> int:
     """Append many entries at once (imports): all are written, or none.
 
     Each row is validated alone first; then the holdings of every touched asset
     are rebuilt once, which refuses the batch if any holding would go negative.
+    ``progress(done, total, stage)`` hears how far it is.
     """
     _lock(portfolio)
+    report = progress or (lambda done, total, stage: None)
     entries = []
     errors: dict[str, list[str]] = {}
     for position, reason in price_rewards(rows).items():
         errors.setdefault("unit_price", []).append(f"row {position}: {reason}")
     for position, row in enumerate(rows, 1):
+        if position % 250 == 1:
+            report(position - 1, len(rows), CHECKING_ENTRIES)
         tx = Transaction(portfolio=portfolio, **row)
         try:
             # The portfolio and assets are objects already in hand.
@@ -230,7 +250,10 @@ def record_transactions(*, portfolio: Portfolio, rows: list[dict[str, Any]]) -> 
         entries.append(tx)
     if errors:
         raise ValidationError(errors)
-    Transaction.objects.bulk_create(entries, batch_size=1000)
+    for start in range(0, len(entries), IMPORT_BATCH):
+        report(start, len(entries), SAVING)
+        Transaction.objects.bulk_create(entries[start : start + IMPORT_BATCH])
+    report(len(entries), len(entries), RECOMPUTING)
     positions = {tx.pk: position for position, tx in enumerate(entries, 1)}
     try:
         rebuild_holdings(portfolio=portfolio, asset_ids={tx.asset_id for tx in entries})
@@ -244,6 +267,7 @@ def record_transactions(*, portfolio: Portfolio, rows: list[dict[str, Any]]) -> 
         series.refresh(
             portfolio, since=min(series.utc_day(tx.executed_at) for tx in entries)
         )
+    alerts.ledger_changed(portfolio.pk)
     return len(entries)
 
 
@@ -294,6 +318,7 @@ def update_transaction(*, tx: Transaction, **changes: Any) -> Transaction:
     with series.revaluing(tx.portfolio, asset_ids=assets, since=since):
         tx.save()
         rebuild_holdings(portfolio=tx.portfolio, asset_ids=assets, changed=tx)
+    alerts.ledger_changed(tx.portfolio_id)
     return tx
 
 
@@ -307,6 +332,7 @@ def delete_transaction(*, tx: Transaction) -> None:
     ):
         tx.delete()
         rebuild_holdings(portfolio=portfolio, asset_ids={asset_id}, deleting=True)
+    alerts.ledger_changed(portfolio.pk)
 
 
 def rebuild_holdings(

@@ -27,6 +27,7 @@ from portfolios import (
     realized,
     series,
     services,
+    tasks,
 )
 from portfolios.forms import ImportForm, PortfolioForm, RebalanceForm, TransactionForm
 from portfolios.models import Portfolio, Transaction
@@ -385,8 +386,12 @@ def transaction_import(request: HttpRequest, pk: int) -> HttpResponse:
         except UnicodeDecodeError:
             form.add_error("file", "The file is not UTF-8 text.")
         else:
+            fmt = form.cleaned_data["format"] or None
+            if tasks.in_background(text):
+                job = tasks.start_import(portfolio=portfolio, text=text, fmt=fmt)
+                return redirect(job)
             report = imports.import_transactions(
-                portfolio=portfolio, text=text, fmt=form.cleaned_data["format"] or None
+                portfolio=portfolio, text=text, fmt=fmt
             )
             if report.ok:
                 skipped = len(report.skipped)

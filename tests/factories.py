@@ -165,3 +165,32 @@ class TransactionFactory(factory.django.DjangoModelFactory):
         from portfolios import services
 
         return services.record_transaction(**kwargs)
+
+
+class AlertSettingsFactory(factory.django.DjangoModelFactory):
+    """A user's alert settings: every kind on, email on, no webhook, a 30-day window."""
+
+    class Meta:
+        model = "alerts.AlertSettings"
+        django_get_or_create = ("user",)
+
+    user = factory.SubFactory(UserFactory)
+    drift = True
+    tier_change = True
+    unlock = True
+    unlock_days = 30
+    email = True
+    webhook_url = ""
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "alerts.Notification"
+
+    user = factory.SubFactory(UserFactory)
+    kind = "drift"
+    portfolio = None
+    title = factory.Sequence(lambda n: f"Alert {n}")
+    body = "What happened, with the figures."
+    url = "/portfolios/"
+    data = factory.LazyFunction(dict)

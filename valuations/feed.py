@@ -36,6 +36,10 @@ class FeedError(Exception):
     """
 
 
+class RefreshRunning(FeedError):
+    """Another refresh holds the lock: this one did not start (and need not retry)."""
+
+
 class _CappedRetry(Retry):
     """urllib3's Retry, honouring Retry-After only up to MARKET_DATA_MAX_RETRY_AFTER.
 
@@ -236,7 +240,7 @@ def fetch_markets(
     try:
         with exclusive(LOCK_NAME) as got:
             if not got:
-                raise FeedError(
+                raise RefreshRunning(
                     "Another market refresh is running, so this one did not start."
                 )
             return _fetch_and_import(pages=pages, triggered_by=triggered_by)

@@ -26,6 +26,11 @@ CONTRACT = {
     "/api/v1/portfolios/{id}/history/": {"get"},
     "/api/v1/portfolios/{id}/performance/": {"get"},
     "/api/v1/portfolios/{id}/realized/": {"get"},
+    "/api/v1/jobs/": {"get"},
+    "/api/v1/jobs/{id}/": {"get"},
+    "/api/v1/notifications/": {"get"},
+    "/api/v1/notifications/read/": {"post"},
+    "/api/v1/alerts/settings/": {"get", "put", "patch"},
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 

@@ -1295,9 +1295,10 @@ def _fill(portfolio: Portfolio, holdings: int) -> None:
 
 # session, user, portfolio with the market version, holdings, the market state
 # (Bitcoin dominance beside the portfolio's Bitcoin share), largest in empty
-# buckets (no history here: no snapshots). From the cache: the first three.
-DETAIL_QUERIES = 6
-DETAIL_QUERIES_CACHED = 3
+# buckets (no history here: no snapshots), the unread-notification count in
+# the nav. From the cache: the first three and the count.
+DETAIL_QUERIES = 7
+DETAIL_QUERIES_CACHED = 4
 
 
 @pytest.mark.parametrize("holdings", [10, 200])
@@ -1329,8 +1330,8 @@ def test_detail_page_shows_a_write_at_once_despite_its_cache(
     assert "4 holdings" in html
 
 
-# session, user, portfolios, bucket values.
-LIST_QUERIES = 4
+# session, user, portfolios, bucket values, the unread-notification count.
+LIST_QUERIES = 5
 
 
 @pytest.mark.parametrize("portfolios", [1, 20])
@@ -1346,8 +1347,8 @@ def test_list_page_query_budget_does_not_grow_with_portfolios(
     assert response.content.decode().count('<li class="card">') == portfolios
 
 
-# session, user, portfolio, count, one page of 50.
-TRANSACTIONS_QUERIES = 5
+# session, user, portfolio, count, one page of 50, the unread-notification count.
+TRANSACTIONS_QUERIES = 6
 
 
 @pytest.mark.parametrize("transactions", [10, 200])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -16,6 +17,8 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
+from capsite.accounts import signed_in
+from valuations import tasks
 from valuations.admin.common import admin_context, count_phrase, row_errors_table
 from valuations.forms_admin import (
     FORMAT_CHOICES,
@@ -300,6 +303,13 @@ class ImportRunAdmin(admin.ModelAdmin):
     def _confirm(
         self, request: HttpRequest, run: ImportRun, *, skip_invalid: bool
     ) -> HttpResponseRedirect:
+        if run.rows > settings.CAPSITE_IMPORT_JOB_LINES:
+            # A large file is applied by a worker; its page follows the progress.
+            request.session.pop(_skip_key(run), None)
+            job = tasks.start_confirm(
+                run=run, user=signed_in(request.user), skip_invalid=skip_invalid
+            )
+            return redirect(job)
         try:
             report = confirm_staged_import(
                 run=run,

@@ -135,6 +135,11 @@ def import_markets(
             status=status,
             started=started,
         )
+        if not rejected:
+            # Prices, caps and tiers moved: alerts are evaluated once it commits.
+            from alerts import hooks  # alerts read portfolios and market data
+
+            hooks.market_changed()
     report = ImportReport.from_plan(plan, fmt, applied=not rejected)
     report.run = run
     return report
