@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench install migrate data clean browser
+.PHONY: run test lint typecheck bench install migrate data clean browser rehearsal nginx
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,21 @@ browser:
 	else \
 	  echo "chromium missing and not installable here (needs root and apt-get):"; \
 	  echo "run 'apt-get install -y chromium' or set CAPSITE_SKIP_BROWSER=1"; \
+	fi
+
+# Two app servers behind nginx with PostgreSQL, Redis and a Celery worker, one
+# server killed mid-load (deploy/README.md). Needs nginx: installed when missing
+# and possible (root with apt-get).
+rehearsal: install nginx
+	deploy/rehearsal
+
+nginx:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "nginx missing: apt-get update && apt-get install -y nginx"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; \
+	else \
+	  echo "nginx missing and not installable here: apt-get install -y nginx"; exit 1; \
 	fi
 
 lint: install
