@@ -56,15 +56,15 @@ def _import(job: Job, progress: Reporter) -> jobs.Outcome:
 
 def start_import(*, portfolio: Portfolio, text: str, fmt: str | None) -> Job:
     """Import a ledger file in the background; return the job to watch."""
-    lines = text.count("\n")
+    rows = max(text.count("\n") - 1, 0)  # an estimate until the file is read
     return jobs.start(
         owner=portfolio.owner,
         kind=Job.Kind.TRANSACTION_IMPORT,
-        title=f"Importing {lines:,} lines into ‘{portfolio.name}’",
+        title=f"Importing about {rows:,} rows into ‘{portfolio.name}’",
         task=import_transactions,
         payload=text,
         options={"portfolio": portfolio.pk, "format": fmt or ""},
-        total=max(lines - 1, 0),
+        total=rows,
     )
 
 

@@ -178,7 +178,7 @@ def test_the_nav_shows_the_unread_count(client_logged_in, user, other_user):
 
     nav = _nav(client_logged_in.get("/portfolios/"))
 
-    assert "Notifications (3)" in nav
+    assert "Notifications 3 unread" in nav
 
 
 def test_the_nav_shows_no_badge_when_everything_is_read(client_logged_in, user):

@@ -22,9 +22,7 @@
         job.percent + " %";
     }
     state.textContent = job.status === "running" ? "Running" : "Waiting to start";
-    if (stage && job.stage) {
-      stage.textContent = job.stage;
-    }
+    stage.textContent = job.stage ? " · " + job.stage : "";
   }
 
   function poll() {
