@@ -39,15 +39,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(AlertSettings)
 class AlertSettingsAdmin(admin.ModelAdmin):
-    list_display = (
-        "user",
-        "drift",
-        "tier_change",
-        "unlock",
-        "unlock_days",
-        "email",
-        "webhook_url",
-    )
+    list_display = ("user", *AlertSettings.CHOICES)
     list_select_related = ("user",)
     search_fields = ("user__username", "user__email")
     raw_id_fields = ("user",)

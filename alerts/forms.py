@@ -21,12 +21,5 @@ class AlertSettingsForm(forms.ModelForm):
 
     class Meta:
         model = AlertSettings
-        fields = [
-            "drift",
-            "tier_change",
-            "unlock",
-            "unlock_days",
-            "email",
-            "webhook_url",
-        ]
+        fields = AlertSettings.CHOICES
         widgets = {"unlock_days": forms.NumberInput(attrs={"min": 1, "max": 365})}

@@ -78,6 +78,9 @@ class AlertSettings(models.Model):
         help_text="Signs each webhook (X-Capsite-Signature).",
     )
 
+    # What a person chooses: the form, the API and the admin all show these.
+    CHOICES = ("drift", "tier_change", "unlock", "unlock_days", "email", "webhook_url")
+
     class Meta:
         verbose_name = "alert settings"
         verbose_name_plural = "alert settings"

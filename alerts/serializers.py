@@ -67,13 +67,5 @@ class MarkedSerializer(serializers.Serializer):
 class AlertSettingsSerializer(serializers.ModelSerializer[AlertSettings]):
     class Meta:
         model = AlertSettings
-        fields = [
-            "drift",
-            "tier_change",
-            "unlock",
-            "unlock_days",
-            "email",
-            "webhook_url",
-            "webhook_secret",
-        ]
+        fields = [*AlertSettings.CHOICES, "webhook_secret"]
         read_only_fields = ["webhook_secret"]

@@ -10,7 +10,7 @@ from django.core import mail
 from alerts.models import AlertState, Kind, Notification
 from portfolios import services
 from portfolios.models import Transaction
-from tests.alerts.conftest import BOUGHT, set_target
+from tests.alerts.conftest import BOUGHT, buy, set_target
 
 D = Decimal
 
@@ -23,14 +23,7 @@ ALL_LARGE = (
 
 
 def _buy(portfolio, asset, quantity="1"):
-    return services.record_transaction(
-        portfolio=portfolio,
-        asset=asset,
-        kind=Transaction.Kind.BUY,
-        quantity=D(quantity),
-        unit_price=asset.price,
-        executed_at=BOUGHT,
-    )
+    return buy(portfolio, asset, quantity)
 
 
 def test_recording_a_transaction_fires_drift_once_it_commits(
