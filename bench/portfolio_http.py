@@ -174,6 +174,21 @@ def _request(method: str, path: str, token: str, body: bytes, kind: str) -> dict
         return json.loads(response.read() or b"{}")
 
 
+def _finished(url: str, token: str) -> dict:
+    """Poll a job (GET /api/v1/jobs/<id>/) until it is done; fail if it failed."""
+    while True:
+        request = urllib.request.Request(
+            url, headers={"Authorization": f"Token {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            job = json.loads(response.read())
+        if job["status"] == "done":
+            return job
+        if job["status"] == "failed":
+            raise SystemExit(f"import job failed: {job['errors'][:3]}")
+        time.sleep(0.05)
+
+
 def _session(username: str) -> tuple[str, str]:
     """An API token and a session cookie for the bench user."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -216,6 +231,8 @@ def _portfolios(
             text,
             "text/csv",
         )
+        if "job" in result:  # a long file is imported as a job: follow it
+            result = _finished(result["job"]["url"], token)["result"]
         seconds = time.perf_counter() - started
         print(
             f"import {size:>6,} rows: {seconds:6.2f} s "
