@@ -150,10 +150,20 @@ def import_transactions(
     except csv.Error as exc:  # a stray carriage return, a field past the limit…
         report.errors.append(RowError(1, "header", f"Cannot be read as CSV: {exc}."))
         return report
-    missing = REQUIRED - set(header)
-    if missing:
+    # A column capsite does not read is refused, not dropped: it may hold what
+    # the person meant (a "price" column beside an empty unit_price, say).
+    problems = []
+    if missing := REQUIRED - set(header):
+        problems.append(f"missing column(s): {', '.join(sorted(missing))}")
+    if unknown := [name for name in header if name not in COLUMNS]:
+        named = ", ".join(
+            f"“{shown(name, 40)}”" if name else "an unnamed column" for name in unknown
+        )
+        problems.append(f"unknown column(s): {named}")
+    if problems:
+        message = "; ".join(problems).capitalize()
         report.errors.append(
-            RowError(1, "header", f"Missing column(s): {', '.join(sorted(missing))}.")
+            RowError(1, "header", f"{message}. The columns are {', '.join(COLUMNS)}.")
         )
         return report
     raw_rows, lines = [], []

@@ -19,6 +19,9 @@ pytestmark = pytest.mark.django_db
 
 HEADER = "executed_at,asset,kind,quantity,unit_price,fee,note\n"
 GOOD = "2026-01-02T09:00:00+00:00,coin,buy,2,10,0.5,first\n"
+THE_COLUMNS = (
+    " The columns are executed_at, asset, kind, quantity, unit_price, fee, note."
+)
 
 
 @pytest.fixture
@@ -379,7 +382,7 @@ def test_import_reports_a_missing_column_on_the_header_line(portfolio, coin):
     report = _import(portfolio, "executed_at,asset,quantity\n" + GOOD)
 
     assert _errors(report) == [
-        (1, "header", "Missing column(s): kind, unit_price."),
+        (1, "header", "Missing column(s): kind, unit_price." + THE_COLUMNS),
     ]
     assert not Transaction.objects.exists()
 
@@ -391,7 +394,8 @@ def test_import_of_an_empty_file_reports_the_missing_header(portfolio):
         (
             1,
             "header",
-            "Missing column(s): asset, executed_at, kind, quantity, unit_price.",
+            "Missing column(s): asset, executed_at, kind, quantity, unit_price."
+            + THE_COLUMNS,
         )
     ]
 
@@ -434,3 +438,40 @@ def test_import_of_a_sell_before_the_buy_in_the_same_file_saves_nothing(
 
     assert not report.ok
     assert not Transaction.objects.exists()
+
+
+# Every bad row in one pass (issue 14) ----------------------------------------------
+
+
+def test_an_extra_column_is_refused_on_the_header_line_and_nothing_is_recorded(
+    portfolio, coin
+):
+    text = HEADER.rstrip("\n") + ",price,\n" + GOOD.rstrip("\n") + ",10,\n"
+
+    report = _import(portfolio, text)
+
+    assert _errors(report) == [
+        (1, "header", "Unknown column(s): “price”, an unnamed column." + THE_COLUMNS)
+    ]
+    assert Transaction.objects.count() == 0
+
+
+def test_huge_tiny_and_impossible_values_are_all_reported_in_one_pass(portfolio, coin):
+    text = HEADER + (
+        "2026-01-02T09:00:00+00:00,coin,buy,1e30,10,0,\n"
+        "2026-01-02T09:00:00+00:00,coin,buy,1,1e-30,0,\n"
+        "2024-02-30T00:00:00+00:00,coin,buy,1,1,0,\n"
+        "2024-01-01T25:00:00+00:00,coin,buy,1,1,0,\n"
+        "2024-01-01T00:00:00+25:00,coin,buy,1,1,0,\n"
+    )
+
+    report = _import(portfolio, text)
+
+    assert _errors(report) == [
+        (2, "quantity", "1e30 is too large (at most 22 digits before the point)."),
+        (3, "unit_price", "1e-30 has more than 18 decimal places."),
+        (4, "executed_at", "“2024-02-30T00:00:00+00:00” is not an ISO 8601 time."),
+        (5, "executed_at", "“2024-01-01T25:00:00+00:00” is not an ISO 8601 time."),
+        (6, "executed_at", "“2024-01-01T00:00:00+25:00” is not an ISO 8601 time."),
+    ]
+    assert Transaction.objects.count() == 0

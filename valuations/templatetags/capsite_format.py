@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from django import template
 
@@ -20,14 +20,22 @@ def _as_decimal(value: object) -> Decimal | None:
     if value is None or value == "":
         return None
     try:
-        return value if isinstance(value, Decimal) else Decimal(str(value))
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
     except ArithmeticError:
         return None
+    return number if number.is_finite() else None
 
 
 def _grouped(value: Decimal, places: int) -> str:
+    """``value`` rounded to ``places`` with thousands separators, however large.
+
+    A model can hold 40 digits (22 before the point, 18 after) and a product of
+    two such values more: the default 28-digit context would refuse to round it.
+    """
     quantum = Decimal(1).scaleb(-places)
-    return f"{value.quantize(quantum, rounding=ROUND_HALF_UP):,.{places}f}"
+    with localcontext() as ctx:
+        ctx.prec = max(28, value.adjusted() + places + 2)
+        return f"{value.quantize(quantum, rounding=ROUND_HALF_UP):,.{places}f}"
 
 
 @register.filter
