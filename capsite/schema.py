@@ -37,9 +37,10 @@ class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's schema plus the error responses every operation can give.
 
     401 (bad or missing credentials) and 429 (throttled, with Retry-After)
-    anywhere; 400 on writes and on validated query parameters; 404 for a path
-    id or a page that does not exist (another user's objects included); 415
-    for a request body DRF has no parser for.
+    anywhere; 400 on writes and on validated query parameters; 403 on writes
+    (a read-only token); 404 for a path id or a page that does not exist
+    (another user's objects included); 415 for a request body DRF has no
+    parser for.
     """
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
@@ -55,6 +56,8 @@ class AutoSchema(SpectacularAutoSchema):
         ):
             errors["400"] = ("ValidationError", _FIELD_ERRORS, "Invalid input.")
         errors["401"] = ("Error", _DETAIL, "Missing or invalid credentials.")
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            errors["403"] = ("Error", _DETAIL, "A read-only token, or no CSRF token.")
         if any(p.get("in") == "path" for p in parameters) or query & _PAGE_PARAMETERS:
             errors["404"] = ("Error", _DETAIL, "Not found, or not yours.")
         if "requestBody" in operation:
