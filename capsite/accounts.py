@@ -15,6 +15,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from accounts import services
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User  # AUTH_USER_MODEL
 
@@ -27,7 +29,9 @@ class SignupForm(UserCreationForm):
     """A username, an email address for password resets, and a password twice."""
 
     email = forms.EmailField(
-        required=True, help_text="Used only to send you a password reset link."
+        required=True,
+        help_text="We send a link to confirm it; it is used for password resets "
+        "and the alerts you choose.",
     )
 
     class Meta(UserCreationForm.Meta):
@@ -98,6 +102,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             user = form.save()
             login(request, user, backend=_MODEL_BACKEND)
+            services.send_confirmation(request, user)
             return redirect(
                 _safe_next(request) or resolve_url(settings.LOGIN_REDIRECT_URL)
             )

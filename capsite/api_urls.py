@@ -35,6 +35,9 @@ v1: list[URLPattern | URLResolver] = [
     path("", include("portfolios.api_urls")),
     path("", include("alerts.api_urls")),
     path("", include("jobs.api_urls")),
+    path("", include("tokens.api_urls")),
+    path("", include("sharing.api_urls")),
+    path("", include("accounts.api_urls")),
 ]
 
 urlpatterns = [

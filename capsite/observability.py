@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 
@@ -147,6 +148,14 @@ def metrics(request: HttpRequest) -> HttpResponse:
 # Logs -------------------------------------------------------------------------------
 
 
+# Secrets that travel in paths (share links, email confirmation links) stay out of logs.
+_SECRET_IN_PATH = re.compile(r"(/share/|/accounts/confirm/[^/]+/)[^/]+")
+
+
+def _loggable(path: str) -> str:
+    return _SECRET_IN_PATH.sub(r"\1…", path)
+
+
 def _known_user_id(request: HttpRequest) -> int | None:
     """The user's id if the request already knows who it is, without a query.
 
@@ -174,14 +183,15 @@ class AccessLogMiddleware:
             response = self.get_response(request)
             user_id = _known_user_id(request)
             logcontext.user_id.set(user_id)
+            path = _loggable(request.path)
             access_log.info(
                 "%s %s %s",
                 request.method,
-                request.path,
+                path,
                 response.status_code,
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": path,
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     "client": client_ip(request),

@@ -100,7 +100,13 @@ INSTALLED_APPS = [
     "portfolios",
     "alerts",
     "jobs",
+    "knox",
+    "tokens",
+    "sharing",
+    "accounts",
 ]
+# Named API tokens (tokens app): knox tokens with a name, a scope and last use.
+KNOX_TOKEN_MODEL = "tokens.ApiToken"
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
@@ -425,7 +431,8 @@ CAPSITE_RISK_CONCENTRATION_ABOVE = envdecimal("CAPSITE_RISK_CONCENTRATION_ABOVE"
 # REST API (Django REST framework).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # `Token <key>`: named tokens (tokens app) and the legacy single ones.
+        "tokens.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -11,10 +11,13 @@ urlpatterns = [
     path("metrics", observability.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/tokens/", include("tokens.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("accounts.urls")),
     path("api/", include("capsite.api_urls")),
     path("portfolios/", include("portfolios.urls")),
     path("jobs/", include("jobs.urls")),
+    path("", include("sharing.urls")),
     path("", include("alerts.urls")),
     path("", include("valuations.urls")),
 ]

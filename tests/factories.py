@@ -194,3 +194,23 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     body = "What happened, with the figures."
     url = "/portfolios/"
     data = factory.LazyFunction(dict)
+
+
+class ApiTokenFactory(factory.django.DjangoModelFactory):
+    """A named API token made through the service; ``.key`` is its plaintext key."""
+
+    class Meta:
+        model = "tokens.ApiToken"
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"token {n}")
+    scope = "write"
+    expires = None
+
+    @classmethod
+    def _create(cls, model_class: type, *args: object, **kwargs: object):
+        from tokens import services
+
+        token, key = services.create_token(**kwargs)
+        token.key = key
+        return token

@@ -190,7 +190,8 @@ def test_nav_shows_portfolios_username_and_logout_when_logged_in(client, user):
     response = client.get("/accounts/password_change/")
 
     assert 'href="/portfolios/"' in response.text
-    assert '<a href="/accounts/password_change/"' in response.text
+    # The username leads to the account page (password, data, deletion).
+    assert '<a href="/accounts/" title="Your account"' in response.text
     assert ">alice</a>" in response.text
     assert 'action="/accounts/logout/"' in response.text
 

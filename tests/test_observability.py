@@ -233,3 +233,21 @@ def test_the_probes_are_not_redirected_to_https(settings):
 
     assert client.get("/healthz").status_code == 200
     assert client.get("/api/v1/market/").status_code == 301
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/share/s3cr3t-t0ken/", "/share/…/"),
+        ("/api/v1/share/s3cr3t-t0ken/", "/api/v1/share/…/"),
+        ("/accounts/confirm/MQ/abc-123/", "/accounts/confirm/MQ/…/"),
+    ],
+)
+def test_secrets_in_paths_stay_out_of_the_access_log(client, caplog, path, logged):
+    with caplog.at_level(logging.INFO, logger="capsite.access"):
+        client.get(path)
+
+    [line] = [r for r in caplog.records if r.name == "capsite.access"]
+    assert line.path == logged
+    assert "s3cr3t" not in line.getMessage() and "abc-123" not in line.getMessage()

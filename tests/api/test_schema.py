@@ -10,6 +10,8 @@ from drf_spectacular.validation import validate_schema
 
 CONTRACT = {
     "/api/v1/auth/token/": {"post", "delete"},
+    "/api/v1/auth/tokens/": {"get", "post"},
+    "/api/v1/auth/tokens/{id}/": {"get", "delete"},
     "/api/v1/assets/": {"get"},
     "/api/v1/assets/{slug}/": {"get"},
     "/api/v1/assets/{slug}/history/": {"get"},
@@ -31,6 +33,11 @@ CONTRACT = {
     "/api/v1/notifications/": {"get"},
     "/api/v1/notifications/read/": {"post"},
     "/api/v1/alerts/settings/": {"get", "put", "patch"},
+    "/api/v1/portfolios/{id}/share/": {"get", "post", "delete"},
+    "/api/v1/share/{token}/": {"get"},
+    "/api/v1/account/": {"get"},
+    "/api/v1/account/export/": {"get"},
+    "/api/v1/account/delete/": {"post"},
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -81,7 +88,9 @@ def test_token_authentication_is_documented(schema):
 
 def test_private_operations_require_credentials_and_public_ones_do_not(schema):
     for path, method, operation in operations(schema):
-        public = path.startswith(("/api/v1/assets/", "/api/v1/market/")) or (
+        public = path.startswith(
+            ("/api/v1/assets/", "/api/v1/market/", "/api/v1/share/")
+        ) or (
             path in ("/api/v1/calculator/", "/api/v1/auth/token/") and method == "post"
         )
         assert ({} in operation["security"]) is public, (method, path)

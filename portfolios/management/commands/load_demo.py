@@ -7,7 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
+from accounts.models import EmailConfirmation
 from portfolios.demo import create_demo_portfolio
 
 
@@ -25,6 +27,10 @@ class Command(BaseCommand):
         if created:
             user.set_password("demo")
             user.save(update_fields=["password"])
+            # A made-up address: nobody could open a link sent to it.
+            EmailConfirmation.objects.create(
+                user=user, email=user.email, confirmed_at=timezone.now()
+            )
         portfolio = create_demo_portfolio(owner=user)
         account = "created" if created else "already there"
         book = "created" if portfolio else "already there"
