@@ -402,8 +402,12 @@ class JSONTextParser(CSVParser):
 
 def _csv_text(request: Request) -> tuple[str, str | None]:
     """The uploaded CSV as text, or the reason it cannot be read."""
-    if isinstance(request.data, str):
-        return request.data, None
+    try:
+        data = request.data
+    except ParseError as exc:  # not UTF-8, too large: said in the import's shape
+        return "", str(exc.detail)
+    if isinstance(data, str):
+        return data, None
     upload = request.FILES.get("file")
     if upload is None:
         return "", "Send the CSV as a text/csv body or as a multipart field “file”."

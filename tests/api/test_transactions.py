@@ -666,3 +666,21 @@ def test_importing_into_another_users_portfolio_is_a_404_and_imports_nothing(
         api_client.post(importing(MISSING_ID), text, content_type="text/csv"),
     )
     assert Transaction.objects.count() == 1
+
+
+def test_a_body_that_is_not_utf8_is_a_400_in_the_imports_error_shape(
+    api_client, portfolio
+):
+    response = api_client.generic(
+        "POST",
+        importing(portfolio.pk) + "?format=ghostfolio",
+        b"\xff\xfeuypn",
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [
+            {"line": 1, "field": "file", "message": "The file is not UTF-8 text."}
+        ]
+    }
