@@ -437,6 +437,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "capsite.api.Pagination",
+    # JSON bodies only: one request schema per operation, which generated
+    # clients need (the token endpoint and file imports say otherwise).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_RENDERER_CLASSES": [
         "capsite.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

@@ -21,3 +21,6 @@ urlpatterns = [
     path("", include("alerts.urls")),
     path("", include("valuations.urls")),
 ]
+
+handler404 = "capsite.errors.not_found"
+handler500 = "capsite.errors.server_error"

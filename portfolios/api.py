@@ -24,7 +24,7 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError, Throttled, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -82,6 +82,8 @@ class TokenView(APIView):
 
     permission_classes = [AllowAny]
     serializer_class = AuthTokenSerializer
+    # Scripts written for the first API send a form (curl -d username=…).
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     def get_permissions(self) -> Sequence[Any]:
         # Anyone may ask for a token; only a signed-in client may revoke its own.
@@ -90,7 +92,9 @@ class TokenView(APIView):
         return super().get_permissions()
 
     @extend_schema(
-        request=AuthTokenSerializer,
+        # Forms are still accepted (older scripts); the schema says JSON, the
+        # one body type generated clients handle.
+        request={"application/json": AuthTokenSerializer},
         responses=inline_serializer("Token", {"token": serializers.CharField()}),
     )
     def post(self, request: Request) -> Response:

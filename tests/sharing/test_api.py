@@ -109,7 +109,9 @@ def test_a_bad_show_amounts_is_400_naming_it_and_makes_nothing(
 
 
 def test_a_form_body_is_415(api_client, portfolio):
-    response = api_client.post(_link_url(portfolio.pk), {"show_amounts": "true"})
+    response = api_client.post(
+        _link_url(portfolio.pk), {"show_amounts": "true"}, format="multipart"
+    )
 
     assert response.status_code == 415
     assert not ShareLink.objects.exists()

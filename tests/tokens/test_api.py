@@ -144,7 +144,7 @@ def test_a_name_is_unique_per_user_only(api_client, user, other_user):
 
 
 def test_a_form_body_is_refused(api_client, user):
-    response = api_client.post(URL, {"name": "ci", "scope": "read"})
+    response = api_client.post(URL, {"name": "ci", "scope": "read"}, format="multipart")
 
     assert response.status_code == 415
     assert not ApiToken.objects.exists()
