@@ -107,6 +107,9 @@ INSTALLED_APPS = [
 ]
 # Named API tokens (tokens app): knox tokens with a name, a scope and last use.
 KNOX_TOKEN_MODEL = "tokens.ApiToken"
+# knox's own migrations predate its swappable model and would create an unused
+# knox_authtoken table (whose key to auth_user stops PostgreSQL truncating it).
+MIGRATION_MODULES = {"knox": None}
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
