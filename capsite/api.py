@@ -55,6 +55,26 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 250
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        # The limits, so that a client knows them before a 404 or a short page.
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(
+                    {
+                        "minimum": 1,
+                        "maximum": self.max_page_size,
+                        "default": self.page_size,
+                    }
+                )
+                parameter["description"] = (
+                    f"Results per page: {self.page_size} by default, at most "
+                    f"{self.max_page_size}."
+                )
+            elif parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
+
 
 class SeriesPagination(Pagination):
     """Daily series: a chart wants every day, so a page may hold 15 years of them."""

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.http import condition
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, permissions, views
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -75,17 +75,25 @@ def _last_modified(request: Any, *args: Any, **kwargs: Any) -> datetime | None:
 conditional = condition(etag_func=_etag, last_modified_func=_last_modified)
 
 
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "pattern": r"^\d{0,40}(?:\.\d{0,18})?$"}
+)
+class DecimalFilter(django_filters.NumberFilter):
+    """A money bound: parsed as a Decimal, documented as a decimal string like
+    every other amount in the API (not a float)."""
+
+
 class AssetFilterSet(django_filters.FilterSet):
     tier = django_filters.ChoiceFilter(choices=Tier.choices, method="filter_tier")
     category = django_filters.CharFilter(field_name="categories__slug")
     search = django_filters.CharFilter(
         method="filter_search", help_text="Name or symbol."
     )
-    min_market_cap = django_filters.NumberFilter(
-        field_name="market_cap", lookup_expr="gte"
+    min_market_cap = DecimalFilter(
+        field_name="market_cap", lookup_expr="gte", help_text="USD, at least."
     )
-    max_market_cap = django_filters.NumberFilter(
-        field_name="market_cap", lookup_expr="lte"
+    max_market_cap = DecimalFilter(
+        field_name="market_cap", lookup_expr="lte", help_text="USD, at most."
     )
     flag = django_filters.ChoiceFilter(
         choices=QualityFlag.choices,

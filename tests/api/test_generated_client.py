@@ -82,19 +82,27 @@ def _module(name: str) -> ModuleType:
     return importlib.import_module(f"{PACKAGE}.{name}")
 
 
-def test_every_generated_module_imports(generated):
+def test_every_generated_module_imports_and_every_enum_member_has_a_name(generated):
     package = Path(generated.__file__).parent
     modules = sorted(
-        f"{folder}.{path.stem}"
-        for folder in ("api.v1", "models")
-        for path in (package / folder.replace(".", "/")).glob("*.py")
+        ".".join(path.relative_to(package).with_suffix("").parts)
+        for path in [*package.glob("api/*/*.py"), *package.glob("models/*.py")]
         if path.stem != "__init__"
     )
 
     for name in modules:
         _module(name)  # raises on a broken module
 
-    assert len(modules) > 60
+    operations = [m for m in modules if m.startswith("api.")]
+    assert len(operations) >= 40
+    assert {m.split(".")[1] for m in operations} >= {"assets", "market", "portfolios"}
+    # Descending sorts read PRICE_DESC, not VALUE_3 (x-enum-varnames).
+    ordering = _module("models.assets_list_ordering").AssetsListOrdering
+    assert ordering.PRICE_DESC.value == "-price"
+    unnamed = [
+        p.name for p in package.glob("models/*.py") if "VALUE_0" in p.read_text()
+    ]
+    assert unnamed == []
 
 
 def test_the_full_flow_runs_through_the_generated_client(generated, live_server):
@@ -111,17 +119,17 @@ def test_the_full_flow_runs_through_the_generated_client(generated, live_server)
             volume_24h=Decimal("500000000"),
         )
     models = _module("models")
-    api = "api.v1."
+    api = "api."
     client = generated.Client(base_url=live_server.url)
 
-    token = _module(api + "v1_auth_token_create").sync(
+    token = _module(api + "auth.auth_token_create").sync(
         client=client, body=models.AuthTokenRequest(username="gen", password=PASSWORD)
     )
     auth = generated.AuthenticatedClient(
         base_url=live_server.url, token=token.token, prefix="Token"
     )
-    assets = _module(api + "v1_assets_list").sync(client=client)
-    portfolio = _module(api + "v1_portfolios_create").sync(
+    assets = _module(api + "assets.assets_list").sync(client=client)
+    portfolio = _module(api + "portfolios.portfolios_create").sync(
         client=auth,
         body=models.PortfolioRequest(
             name="Long term",
@@ -133,7 +141,7 @@ def test_the_full_flow_runs_through_the_generated_client(generated, live_server)
         ("bitcoin", "0.1", "76134"),
         ("chainlink", "300", "9.15"),
     ):
-        recorded = _module(api + "v1_portfolios_transactions_create").sync(
+        recorded = _module(api + "portfolios.portfolios_transactions_create").sync(
             portfolio.id,
             client=auth,
             body=models.TransactionRequest(
@@ -145,30 +153,30 @@ def test_the_full_flow_runs_through_the_generated_client(generated, live_server)
             ),
         )
         assert isinstance(recorded, models.Transaction), recorded
-    holdings = _module(api + "v1_portfolios_holdings_list").sync(
+    holdings = _module(api + "portfolios.portfolios_holdings_list").sync(
         portfolio.id, client=auth
     )
-    allocation = _module(api + "v1_portfolios_allocation_retrieve").sync(
+    allocation = _module(api + "portfolios.portfolios_allocation_retrieve").sync(
         portfolio.id, client=auth
     )
-    rebalance = _module(api + "v1_portfolios_rebalance_retrieve")
+    rebalance = _module(api + "portfolios.portfolios_rebalance_retrieve")
     full = rebalance.sync(portfolio.id, client=auth)
     buy_only = rebalance.sync(
         portfolio.id,
         client=auth,
-        mode=rebalance.V1PortfoliosRebalanceRetrieveMode.BUY_ONLY,
+        mode=rebalance.PortfoliosRebalanceRetrieveMode.BUY_ONLY,
         cash="1000",
     )
-    history = _module(api + "v1_portfolios_history_list").sync(
+    history = _module(api + "portfolios.portfolios_history_list").sync(
         portfolio.id, client=auth
     )
-    performance = _module(api + "v1_portfolios_performance_retrieve").sync(
+    performance = _module(api + "portfolios.portfolios_performance_retrieve").sync(
         portfolio.id, client=auth
     )
-    deleted = _module(api + "v1_portfolios_destroy").sync_detailed(
+    deleted = _module(api + "portfolios.portfolios_destroy").sync_detailed(
         portfolio.id, client=auth
     )
-    gone = _module(api + "v1_portfolios_retrieve").sync_detailed(
+    gone = _module(api + "portfolios.portfolios_retrieve").sync_detailed(
         portfolio.id, client=auth
     )
 

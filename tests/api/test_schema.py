@@ -154,3 +154,73 @@ def test_the_swagger_ui_script_points_at_the_local_schema(anon_client):
     script = response.content.decode()
     assert '"/api/schema/"' in script
     assert not re.search(r"https?://", script)
+
+
+# Built for clients (issue 14) --------------------------------------------------------
+
+
+def test_conditional_market_reads_document_304_and_their_validators(schema):
+    for path in ("/api/v1/market/", "/api/v1/assets/", "/api/v1/assets/{slug}/"):
+        operation = schema["paths"][path]["get"]
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert {"If-None-Match", "If-Modified-Since"} <= headers, path
+        assert set(operation["responses"]["304"]["headers"]) == {
+            "ETag",
+            "Last-Modified",
+        }
+        assert set(operation["responses"]["200"]["headers"]) == {
+            "ETag",
+            "Last-Modified",
+        }
+    assert "304" not in schema["paths"]["/api/v1/portfolios/"]["get"]["responses"]
+
+
+def test_every_operation_has_a_summary_and_a_tag_for_its_area(schema):
+    tags = set()
+    for path, method, operation in operations(schema):
+        assert operation.get("summary"), (method, path)
+        tags.update(operation["tags"])
+
+    assert {"assets", "market", "portfolios", "auth", "jobs", "account"} <= tags
+
+
+def test_page_sizes_say_their_limits(schema):
+    assets = schema["paths"]["/api/v1/assets/"]["get"]["parameters"]
+    history = schema["paths"]["/api/v1/portfolios/{id}/history/"]["get"]["parameters"]
+
+    [page_size] = [p for p in assets if p["name"] == "page_size"]
+    [series_size] = [p for p in history if p["name"] == "page_size"]
+    assert page_size["schema"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 250,
+        "default": 50,
+    }
+    assert series_size["schema"]["maximum"] == 5500
+
+
+def test_amounts_the_server_refuses_below_zero_are_documented_without_a_sign(schema):
+    quantity = schema["components"]["schemas"]["TransactionRequest"]["properties"][
+        "quantity"
+    ]
+    parameters = schema["paths"]["/api/v1/assets/"]["get"]["parameters"]
+    [minimum] = [p for p in parameters if p["name"] == "min_market_cap"]
+
+    assert quantity["pattern"] == r"^\d{0,21}(?:\.\d{0,18})?$"
+    assert minimum["schema"]["type"] == "string"  # an exact decimal, not a float
+    assert minimum["schema"]["format"] == "decimal"
+
+
+def test_descending_sorts_have_member_names_that_read(schema):
+    parameters = schema["paths"]["/api/v1/assets/"]["get"]["parameters"]
+    [ordering] = [p for p in parameters if p["name"] == "ordering"]
+
+    names = dict(
+        zip(
+            ordering["schema"]["enum"],
+            ordering["schema"]["x-enum-varnames"],
+            strict=True,
+        )
+    )
+    assert names["-price"] == "PRICE_DESC"
+    assert names["volume_24h"] == "VOLUME_24H"
