@@ -59,6 +59,9 @@ def _env(database_url: str) -> dict[str, str]:
     env.update(
         DATABASE_URL=database_url,
         DJANGO_DEBUG="false",
+        # Plain HTTP on loopback, as an app server behind a TLS proxy sees it:
+        # with DEBUG off every request would otherwise be redirected to https.
+        DJANGO_SECURE_SSL_REDIRECT="false",
         DJANGO_SECRET_KEY=env.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(48),
         DJANGO_SETTINGS_MODULE="bench_settings",
         PYTHONPATH=f"{BENCH}:{ROOT}",

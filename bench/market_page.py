@@ -41,6 +41,7 @@ def _configure() -> Path | None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "capsite.settings"
     # Measure what production runs: DEBUG off (no query log, cached templates).
     os.environ["DJANGO_DEBUG"] = "false"
+    os.environ["DJANGO_SECURE_SSL_REDIRECT"] = "false"  # the test client speaks HTTP
     os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(48))
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     if os.environ.get("DATABASE_URL"):
