@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from accounts import services
 from capsite.accounts import signed_in
+from capsite.api import TextField
 
 
 class AccountSerializer(serializers.Serializer):
@@ -24,7 +25,7 @@ class AccountSerializer(serializers.Serializer):
 
 
 class DeleteAccountSerializer(serializers.Serializer):
-    password = serializers.CharField(
+    password = TextField(
         max_length=4096,
         trim_whitespace=False,
         help_text="The account's password, typed again.",

@@ -44,7 +44,7 @@ class NotificationListView(generics.ListAPIView[Notification]):
         params = NotificationQuerySerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
         notifications = Notification.objects.filter(user=signed_in(self.request.user))
-        unread = params.validated_data["unread"]
+        unread = params.validated_data.get("unread")
         if unread is not None:
             notifications = notifications.filter(read_at__isnull=unread)
         return notifications

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from alerts.models import AlertSettings, Notification
+from capsite.api import JSONIntegerField, ModelSerializer, QuerySerializer
 
 
 class NotificationSerializer(serializers.ModelSerializer[Notification]):
@@ -28,11 +29,9 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
         read_only_fields = fields
 
 
-class NotificationQuerySerializer(serializers.Serializer):
+class NotificationQuerySerializer(QuerySerializer):
     unread = serializers.BooleanField(
         required=False,
-        allow_null=True,
-        default=None,
         help_text="true: only unread notifications; false: only read ones.",
     )
 
@@ -53,7 +52,7 @@ class _IdListField(serializers.ListField):
 class MarkReadSerializer(serializers.Serializer):
     ids = _IdListField(
         # Ids are 64-bit: a larger number would overflow the database's integer.
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        child=JSONIntegerField(min_value=1, max_value=2**63 - 1),
         required=False,
         max_length=1000,
         help_text="Only these notifications; all unread ones when left out.",
@@ -64,7 +63,7 @@ class MarkedSerializer(serializers.Serializer):
     marked = serializers.IntegerField(help_text="How many were unread and now read.")
 
 
-class AlertSettingsSerializer(serializers.ModelSerializer[AlertSettings]):
+class AlertSettingsSerializer(ModelSerializer[AlertSettings]):
     class Meta:
         model = AlertSettings
         fields = [*AlertSettings.CHOICES, "webhook_secret"]

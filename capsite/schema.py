@@ -6,10 +6,22 @@ views, and drf-spectacular's AutoSchema imports those views (a circular import).
 
 from __future__ import annotations
 
+import functools
+import json
+from pathlib import Path
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
+from rest_framework import serializers
+
+from capsite.api import (
+    CONDITION_HEADERS,
+    TEXT_PATTERN,
+    TextField,
+    decimal_length,
+    decimal_pattern,
+)
 
 _DETAIL = {
     "type": "object",
@@ -31,6 +43,15 @@ _FIELD_ERRORS = {
     },
 }
 _PAGE_PARAMETERS = {"page", "page_size"}
+# Every parameter is bounded, so no request the schema admits is longer than
+# the server reads (gunicorn's limit_request_line; tests/api/test_schema.py).
+_PATH_LIMITS: dict[str, dict[str, Any]] = {
+    "slug": {"maxLength": 100},  # Asset.slug
+    "token": {"maxLength": 64},  # a share token is 32 characters
+}
+_ID = {"format": "int64", "minimum": 1, "maximum": 2**63 - 1}
+# Where a value is required, text needs something besides spaces (trimmed).
+_NON_BLANK_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
 # Market reads answer conditional requests from the stored market version.
 _CONDITIONAL = ("/api/v1/assets/", "/api/v1/market/")
 _VALIDATORS = {
@@ -46,7 +67,8 @@ class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's schema plus the error responses every operation can give.
 
     401 (bad or missing credentials) and 429 (throttled, with Retry-After)
-    anywhere; 400 on writes and on validated query parameters; 403 on writes
+    anywhere; 400 on writes, on validated query parameters and on conditional
+    headers past their length; 403 on writes
     (a read-only token); 404 for a path id or a page that does not exist
     (another user's objects included); 415 for a request body DRF has no
     parser for.
@@ -58,11 +80,26 @@ class AutoSchema(SpectacularAutoSchema):
         schema: dict[str, Any] = super()._map_serializer_field(
             field, direction, bypass_extensions
         )
-        # A decimal the server refuses below 0 is documented without a sign.
-        minimum = getattr(field, "min_value", None)
-        pattern = schema.get("pattern", "")
-        if minimum is not None and minimum >= 0 and pattern.startswith("^-?"):
-            schema["pattern"] = "^" + pattern[3:]
+        # The decimal strings the field takes: at least one digit, no sign
+        # where the server refuses negatives (drf-spectacular's pattern admits
+        # "" and "-").
+        if "pattern" in schema and isinstance(field, serializers.DecimalField):
+            minimum = field.min_value
+            schema["pattern"] = decimal_pattern(
+                field.max_whole_digits or 0,
+                field.decimal_places or 0,
+                signed=minimum is None or minimum < 0,
+                percent=field.max_value == 100,
+            )
+            schema["maxLength"] = decimal_length(
+                field.max_whole_digits or 0, field.decimal_places or 0
+            )
+        if (
+            direction == "request"
+            and type(field) in (serializers.CharField, TextField)
+            and "pattern" not in schema
+        ):
+            schema["pattern"] = TEXT_PATTERN if field.allow_blank else _NON_BLANK_TEXT
         return schema
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
@@ -70,12 +107,16 @@ class AutoSchema(SpectacularAutoSchema):
         if operation is None:
             return None
         parameters = operation.get("parameters", [])
+        for parameter in parameters:
+            if parameter.get("in") != "path":
+                continue
+            if parameter["schema"].get("type") == "integer":
+                parameter["schema"].update(_ID)
+            parameter["schema"].update(_PATH_LIMITS.get(parameter["name"], {}))
         query = {p["name"] for p in parameters if p.get("in") == "query"}
         errors: dict[str, tuple[str, dict[str, Any], str]] = {}
-        if (
-            self.method in ("POST", "PUT", "PATCH", "DELETE")
-            or query - _PAGE_PARAMETERS
-        ):
+        conditional = self.method == "GET" and self.path.startswith(_CONDITIONAL)
+        if self.method in ("POST", "PUT", "PATCH", "DELETE") or query or conditional:
             errors["400"] = ("ValidationError", _FIELD_ERRORS, "Invalid input.")
         errors["401"] = ("Error", _DETAIL, "Missing or invalid credentials.")
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
@@ -106,7 +147,7 @@ class AutoSchema(SpectacularAutoSchema):
             "headers",
             {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}},
         )
-        if self.method == "GET" and self.path.startswith(_CONDITIONAL):
+        if conditional:
             self._document_conditional(operation)
         return operation
 
@@ -117,12 +158,20 @@ class AutoSchema(SpectacularAutoSchema):
             {
                 "in": "header",
                 "name": name,
-                "schema": {"type": "string"},
+                "schema": {"type": "string", "maxLength": length},
                 "description": description,
             }
-            for name, description in (
-                ("If-None-Match", "An ETag from an earlier answer."),
-                ("If-Modified-Since", "A Last-Modified from an earlier answer."),
+            for name, description, length in (
+                (
+                    "If-None-Match",
+                    "ETags from earlier answers.",
+                    CONDITION_HEADERS["If-None-Match"],
+                ),
+                (
+                    "If-Modified-Since",
+                    "A Last-Modified from an earlier answer.",
+                    CONDITION_HEADERS["If-Modified-Since"],
+                ),
             )
         )
         responses = operation["responses"]
@@ -134,8 +183,36 @@ class AutoSchema(SpectacularAutoSchema):
         }
 
 
+EXAMPLES_PATH = Path(__file__).with_name("openapi_examples.json")
+
+
+@functools.cache
+def load_examples() -> dict[str, Any]:
+    """Per operationId: a request the API takes, the status and the answer it
+    gave (recorded by tests/api/test_examples.py, which replays them)."""
+    examples: dict[str, Any] = json.loads(EXAMPLES_PATH.read_text())
+    return examples
+
+
+def _attach_example(operation: dict[str, Any]) -> None:
+    example = load_examples().get(operation.get("operationId", ""))
+    if example is None:
+        return
+    request = example.get("request")
+    content = operation.get("requestBody", {}).get("content", {})
+    for media, body in content.items():
+        if isinstance(request, dict) and media in request:
+            body["example"] = request[media]
+        elif media == "application/json" and request is not None:
+            body["example"] = request
+    answer = operation["responses"].get(str(example["status"]), {})
+    if "response" in example and "application/json" in answer.get("content", {}):
+        answer["content"]["application/json"]["example"] = example["response"]
+
+
 def finish(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Postprocessing: a summary per operation and enum member names that read.
+    """Postprocessing: a summary and an example per operation, and enum member
+    names that read.
 
     drf-spectacular puts the docstring in ``description``; generated clients and
     docs show ``summary``: its first sentence. Enum values such as ``-price``
@@ -148,6 +225,7 @@ def finish(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
                 continue
             if "summary" not in operation and operation.get("description"):
                 operation["summary"] = _first_sentence(operation["description"])
+            _attach_example(operation)
             for parameter in operation.get("parameters", []):
                 _name_enum(parameter.get("schema", {}))
     for schema in result.get("components", {}).get("schemas", {}).values():

@@ -479,8 +479,19 @@ class TransactionViewSet(viewsets.ModelViewSet[Transaction]):
     @extend_schema(
         parameters=[ImportQuerySerializer],
         request={
-            "text/csv": str,
-            "application/json": str,
+            "text/csv": {
+                "type": "string",
+                "minLength": 1,
+                "description": "The ledger file: a header line, then a row per line.",
+            },
+            "application/json": {
+                "type": "object",
+                "description": "Ghostfolio's JSON export.",
+                "properties": {
+                    "activities": {"type": "array", "items": {"type": "object"}}
+                },
+                "required": ["activities"],
+            },
             "multipart/form-data": ImportFileSerializer,
         },
         responses={

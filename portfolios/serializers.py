@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
-from capsite.api import Amount
+from capsite.api import Amount, ModelSerializer, QuerySerializer
 from portfolios.amounts import amount_errors
 from portfolios.models import Portfolio, Transaction
 from portfolios.rebalancing import RebalanceMode
@@ -51,7 +51,7 @@ class TargetSerializer(serializers.Serializer):
         return attrs
 
 
-class PortfolioSerializer(serializers.ModelSerializer[Portfolio]):
+class PortfolioSerializer(ModelSerializer[Portfolio]):
     target = TargetSerializer(
         help_text="Weights in percent per bucket, adding up to 100."
     )
@@ -95,7 +95,7 @@ class PortfolioSerializer(serializers.ModelSerializer[Portfolio]):
 LEDGER = {"max_digits": MAX_DIGITS - 1, "min_value": Decimal(0)}
 
 
-class TransactionSerializer(serializers.ModelSerializer[Transaction]):
+class TransactionSerializer(ModelSerializer[Transaction]):
     asset = serializers.SlugRelatedField(
         slug_field="slug", queryset=Asset.objects.all()
     )
@@ -183,7 +183,7 @@ class AllocationSerializer(serializers.Serializer):
     flags = FlagSerializer(many=True)
 
 
-class RebalanceQuerySerializer(serializers.Serializer):
+class RebalanceQuerySerializer(QuerySerializer):
     mode = serializers.ChoiceField(choices=RebalanceMode.choices, default="full")
     cash = Amount(max_digits=40, min_value=Decimal(0), default=Decimal(0))
 
@@ -288,7 +288,7 @@ class ImportRowErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class ImportQuerySerializer(serializers.Serializer):
+class ImportQuerySerializer(QuerySerializer):
     format = serializers.ChoiceField(
         choices=["capsite", "binance", "coinbase", "kraken", "ghostfolio"],
         required=False,
@@ -316,7 +316,7 @@ ImportErrorsSerializer = inline_serializer(
 )
 
 
-class RealizedQuerySerializer(serializers.Serializer):
+class RealizedQuerySerializer(QuerySerializer):
     year = serializers.IntegerField(
         required=False,
         min_value=2009,

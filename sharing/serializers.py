@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from capsite.api import Amount
+from capsite.api import Amount, JSONBooleanField
 from portfolios.serializers import DiversificationSerializer
 from valuations.choices import Bucket, Tier
 
@@ -12,7 +12,7 @@ HIDDEN = "USD; null unless the owner shows amounts."
 
 
 class ShareLinkInputSerializer(serializers.Serializer):
-    show_amounts = serializers.BooleanField(
+    show_amounts = JSONBooleanField(
         default=False,
         help_text="Show values, quantities, cost and P/L; weights are always shown.",
     )

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from capsite.api import TextField
 from tokens.models import NAME_MAX_LENGTH, ApiToken, Scope
 
 
 class ApiTokenInputSerializer(serializers.Serializer):
-    name = serializers.CharField(
-        max_length=NAME_MAX_LENGTH, help_text="Unique among your tokens."
-    )
+    name = TextField(max_length=NAME_MAX_LENGTH, help_text="Unique among your tokens.")
     scope = serializers.ChoiceField(
         choices=Scope.choices,
         help_text="read: GET only (anything else is 403); write: everything.",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -10,15 +12,26 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import django_filters
 from django.core.cache import cache
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.views.decorators.http import condition
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date, quote_etag
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, permissions, views
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from capsite.api import CountedPagination
+from capsite.api import (
+    CONDITION_HEADERS,
+    TEXT_PATTERN,
+    CountedPagination,
+    DecimalQueryField,
+    FilterForm,
+    decimal_length,
+    decimal_pattern,
+)
 from valuations import metrics, queries, rows
 from valuations.choices import QualityFlag, Tier
 from valuations.models import Asset, AssetQuerySet, MarketSnapshot, MarketState
@@ -67,28 +80,89 @@ def _last_modified(request: Any, *args: Any, **kwargs: Any) -> datetime | None:
     return _request_version(request).last_modified
 
 
-# ETag and Last-Modified on market reads: a client that sends If-None-Match or
-# If-Modified-Since gets 304 without the page being built. Wrapped around the
-# whole DRF view in api_urls (not its get method), so a 304 costs the state's
-# primary-key read and nothing of DRF's authentication, throttling or
-# negotiation; conditional responses apply to safe methods only.
-conditional = condition(etag_func=_etag, last_modified_func=_last_modified)
+def conditional(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponseBase]:
+    """ETag and Last-Modified on a market read, and 304 for a client that sends
+    them back (If-None-Match, If-Modified-Since).
+
+    Wrapped around the whole DRF view in api_urls (not its get method), so a
+    304 for an ETag costs the state's primary-key read and nothing of DRF's
+    authentication, throttling or negotiation. Preconditions apply only to a
+    request that would succeed without them (RFC 9110 §13.2.1): an ETag names
+    one address in one market version and only a 200 carries it, so a match
+    proves that; ``*`` and a date prove nothing, so those run the view and
+    turn its 200, and only a 200, into a 304.
+    """
+
+    @functools.wraps(view)
+    def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method not in ("GET", "HEAD"):
+            return view(request, *args, **kwargs)
+        for header, longest in CONDITION_HEADERS.items():
+            if len(request.headers.get(header, "")) > longest:
+                reason = f"Ensure this value has at most {longest} characters."
+                return JsonResponse({header: [reason]}, status=400)
+        etag = quote_etag(_etag(request))
+        modified = _last_modified(request)
+        stamp = int(modified.timestamp()) if modified else None
+        tags = request.headers.get("If-None-Match", "").strip()
+        if tags and tags != "*":
+            shortcut = get_conditional_response(request, etag=etag, last_modified=stamp)
+            if shortcut is not None:
+                return shortcut
+        response = view(request, *args, **kwargs)
+        if response.status_code != 200:
+            return response  # no validators: there is nothing to revalidate
+        response.headers.setdefault("ETag", etag)
+        if stamp is not None:
+            response.headers.setdefault("Last-Modified", http_date(stamp))
+        revalidated = get_conditional_response(
+            request, etag=etag, last_modified=stamp, response=response
+        )
+        return revalidated or response
+
+    return inner
+
+
+# A name, a symbol or a category slug is far shorter.
+TEXT_FILTER_LENGTH = 100
 
 
 @extend_schema_field(
-    {"type": "string", "format": "decimal", "pattern": r"^\d{0,40}(?:\.\d{0,18})?$"}
+    {
+        "type": "string",
+        "format": "decimal",
+        "pattern": decimal_pattern(40, 18, False),
+        "maxLength": decimal_length(40, 18),
+    }
 )
 class DecimalFilter(django_filters.NumberFilter):
     """A money bound: parsed as a Decimal, documented as a decimal string like
     every other amount in the API (not a float)."""
 
+    field_class = DecimalQueryField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.update(min_value=0, max_digits=58, decimal_places=18)
+        super().__init__(*args, **kwargs)
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": TEXT_PATTERN, "maxLength": TEXT_FILTER_LENGTH}
+)
+class TextFilter(django_filters.CharFilter):
+    """Free text: no NUL character, at most TEXT_FILTER_LENGTH characters."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", TEXT_FILTER_LENGTH)
+        super().__init__(*args, **kwargs)
+
 
 class AssetFilterSet(django_filters.FilterSet):
     tier = django_filters.ChoiceFilter(choices=Tier.choices, method="filter_tier")
-    category = django_filters.CharFilter(field_name="categories__slug")
-    search = django_filters.CharFilter(
-        method="filter_search", help_text="Name or symbol."
-    )
+    category = TextFilter(field_name="categories__slug")
+    search = TextFilter(method="filter_search", help_text="Name or symbol.")
     min_market_cap = DecimalFilter(
         field_name="market_cap", lookup_expr="gte", help_text="USD, at least."
     )
@@ -111,6 +185,7 @@ class AssetFilterSet(django_filters.FilterSet):
     class Meta:
         model = Asset
         fields: list[str] = []
+        form = FilterForm
 
     # The view's queryset comes from Asset.objects, so it is an AssetQuerySet.
     def filter_tier(

@@ -8,7 +8,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from capsite.api import Amount
+from capsite.api import Amount, QuerySerializer
 from valuations import metrics, quality, queries
 from valuations.choices import FdvBasis, Liquidity, QualityFlag, Tier
 from valuations.fields import MAX_DIGITS
@@ -170,7 +170,7 @@ class SnapshotSerializer(serializers.Serializer):
     tier = serializers.ChoiceField(choices=Tier.choices)
 
 
-class HistoryQuerySerializer(serializers.Serializer):
+class HistoryQuerySerializer(QuerySerializer):
     start = serializers.DateField(required=False)
     end = serializers.DateField(required=False)
 

@@ -220,18 +220,21 @@ def _bulk_assets(count: int) -> None:
     refresh_market_state()  # as every write path does
 
 
-def test_page_size_250_is_allowed_and_251_is_capped_at_250(anon_client, db):
+def test_page_size_250_is_allowed_and_251_is_refused_with_the_limit(anon_client, db):
     _bulk_assets(251)
 
     allowed = anon_client.get(URL, {"page_size": 250}).json()
-    capped = anon_client.get(URL, {"page_size": 251}).json()
+    refused = anon_client.get(URL, {"page_size": 251})
 
-    assert allowed["count"] == capped["count"] == 251
-    assert len(allowed["results"]) == len(capped["results"]) == 250
+    assert allowed["count"] == 251
+    assert len(allowed["results"]) == 250
     assert allowed["next"].endswith("page=2&page_size=250")
     assert (
         len(anon_client.get(URL, {"page": 2, "page_size": 250}).json()["results"]) == 1
     )
+    # Not quietly clamped: a client asking for more learns the limit.
+    assert refused.status_code == 400
+    assert refused.json() == {"page_size": ["A whole number from 1 to 250."]}
 
 
 def test_pages_link_to_each_other(anon_client, market):
@@ -254,11 +257,16 @@ def test_a_page_past_the_end_is_404(anon_client, market):
     assert anon_client.get(URL, {"page": 3, "page_size": 2}).status_code == 404
 
 
-def test_a_page_size_that_is_not_positive_falls_back_to_the_default(anon_client, db):
-    _bulk_assets(60)
+@pytest.mark.parametrize("size", ["0", "-5", "", "ten", "2.5", "null"])
+def test_a_page_size_that_is_not_a_whole_number_from_1_is_refused(
+    anon_client, db, size
+):
+    _bulk_assets(3)
 
-    assert len(anon_client.get(URL, {"page_size": 0}).json()["results"]) == 50
-    assert len(anon_client.get(URL, {"page_size": -5}).json()["results"]) == 50
+    response = anon_client.get(URL, {"page_size": size})
+
+    assert response.status_code == 400
+    assert response.json() == {"page_size": ["A whole number from 1 to 250."]}
 
 
 def test_the_asset_list_runs_the_same_queries_at_10_and_100_per_page(
@@ -526,3 +534,39 @@ def test_stale_is_served_as_a_flag_and_filters_by_the_clock(
 
     assert stale["count"] == 4
     assert all("stale" in row["quality_flags"] for row in stale["results"])
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [
+        {"HTTP_IF_NONE_MATCH": "*"},
+        {"HTTP_IF_MODIFIED_SINCE": "Fri, 01 Jan 2100 00:00:00 GMT"},
+    ],
+)
+def test_preconditions_never_hide_a_bad_request_or_a_missing_asset(
+    anon_client, market, conditions
+):
+    bad_query = anon_client.get(URL, {"page_size": "0"}, **conditions)
+    missing = anon_client.get(f"{URL}no-such-coin/", **conditions)
+    history = anon_client.get(f"{URL}bitcoin/history/", {"start": ""}, **conditions)
+
+    assert (bad_query.status_code, missing.status_code, history.status_code) == (
+        400,
+        404,
+        400,
+    )
+    # An error has nothing to revalidate: no validator to send back.
+    assert not any("ETag" in r.headers for r in (bad_query, missing, history))
+
+
+def test_a_wildcard_or_a_date_revalidate_a_page_that_exists(anon_client, market):
+    assert anon_client.get(URL, HTTP_IF_NONE_MATCH="*").status_code == 304
+    assert (
+        anon_client.get(
+            URL, HTTP_IF_MODIFIED_SINCE="Fri, 01 Jan 2100 00:00:00 GMT"
+        ).status_code
+        == 304
+    )
+    stale = anon_client.get(URL, HTTP_IF_MODIFIED_SINCE="Thu, 01 Jan 2026 00:00:00 GMT")
+    assert stale.status_code == 200
+    assert stale.json()["count"] > 0

@@ -206,9 +206,53 @@ def test_amounts_the_server_refuses_below_zero_are_documented_without_a_sign(sch
     parameters = schema["paths"]["/api/v1/assets/"]["get"]["parameters"]
     [minimum] = [p for p in parameters if p["name"] == "min_market_cap"]
 
-    assert quantity["pattern"] == r"^\d{0,21}(?:\.\d{0,18})?$"
+    assert quantity["pattern"] == r"^0*(?:\d{1,21}(?:\.\d{0,18})?|\.\d{1,18})$"
     assert minimum["schema"]["type"] == "string"  # an exact decimal, not a float
     assert minimum["schema"]["format"] == "decimal"
+    assert minimum["schema"]["pattern"] == (
+        r"^0*(?:\d{1,40}(?:\.\d{0,18})?|\.\d{1,18})$"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "documented"),
+    [
+        ("0.5", True),
+        ("5", True),
+        ("5.", True),
+        (".5", True),
+        ("", False),  # drf-spectacular's own pattern admits the empty string
+        (".", False),
+        ("-1", False),
+        ("1e5", False),
+        (" 5", False),
+        ("1.0000000000000000001", False),
+    ],
+)
+def test_decimal_patterns_take_what_the_server_takes_and_nothing_else(
+    schema, api_client, text, documented
+):
+    quantity = schema["components"]["schemas"]["TransactionRequest"]["properties"][
+        "quantity"
+    ]
+    answer = api_client.post(
+        "/api/v1/calculator/",
+        {"price": text, "circulating_supply": "1000"},
+        format="json",
+    )
+
+    assert bool(re.fullmatch(quantity["pattern"], text)) is documented
+    assert (answer.status_code == 200) is documented, answer.json()
+
+
+def test_target_weights_are_documented_as_percentages_up_to_100(schema):
+    target = schema["components"]["schemas"]["TargetRequest"]["properties"]
+    pattern = target["large"]["pattern"]
+
+    assert [
+        bool(re.fullmatch(pattern, text))
+        for text in ("100", "100.00", "99.99", ".5", "0", "100.01", "101", "931")
+    ] == [True, True, True, True, True, False, False, False]
 
 
 def test_descending_sorts_have_member_names_that_read(schema):
@@ -224,3 +268,57 @@ def test_descending_sorts_have_member_names_that_read(schema):
     )
     assert names["-price"] == "PRICE_DESC"
     assert names["volume_24h"] == "VOLUME_24H"
+
+
+# A character of text can take 4 bytes of UTF-8, each sent as %XX in an
+# address; a header carries the bytes as they are.
+_BYTES_PER_CHARACTER = {"path": 12, "query": 12, "header": 4}
+
+
+def _longest(parameter: dict) -> int:
+    """The most bytes a schema-valid value of the parameter takes on the wire."""
+    schema = parameter["schema"]
+    if "enum" in schema:
+        return max(len(str(value)) for value in schema["enum"])
+    kind = schema.get("type")
+    if kind == "boolean":
+        return len("false")
+    if kind == "integer":
+        assert "maximum" in schema, f"{parameter['name']} has no maximum"
+        return len(str(schema["maximum"])) + 1
+    if schema.get("format") == "date":
+        return len("2026-12-03")
+    if schema.get("format") == "uuid":
+        return len("2f1c0d6e-6a0b-4c8e-9a55-0d3f6c1b2a7e")
+    assert "maxLength" in schema, f"{parameter['name']} has no maxLength"
+    return schema["maxLength"] * _BYTES_PER_CHARACTER[parameter["in"]]
+
+
+def test_no_request_the_schema_admits_is_too_long_for_the_server(schema):
+    # gunicorn answers a longer request line with an HTML 414 and a longer
+    # header with a 431, neither in the schema; the API must stay below both.
+    from gunicorn.config import Config
+
+    limits = Config()
+    lines = {}
+    for path, method, operation in operations(schema):
+        parameters = operation.get("parameters", [])
+        target = path
+        for parameter in parameters:
+            if parameter["in"] == "path":
+                target = target.replace(
+                    f"{{{parameter['name']}}}", "x" * _longest(parameter)
+                )
+        query = "&".join(
+            f"{p['name']}={'x' * _longest(p)}" for p in parameters if p["in"] == "query"
+        )
+        lines[f"{method.upper()} {path}"] = len(
+            f"{method.upper()} {target}?{query} HTTP/1.1"
+        )
+        for header in (p for p in parameters if p["in"] == "header"):
+            assert len(header["name"]) + 2 + _longest(header) <= (
+                limits.limit_request_field_size
+            )
+
+    longest = max(lines, key=lines.__getitem__)
+    assert lines[longest] <= limits.limit_request_line, longest
