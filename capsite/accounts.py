@@ -16,6 +16,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from accounts import services
+from capsite import errors
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User  # AUTH_USER_MODEL
@@ -55,20 +56,20 @@ def lockout_response(
     original_response: HttpResponse | None = None,
     credentials: dict | None = None,
 ) -> HttpResponse:
-    """The lock-out page for the login and admin forms: 429 saying when to retry."""
-    wait = cool_off_seconds()
-    response = render(
+    """The lock-out page for the login and admin forms: 429 saying when to retry.
+
+    The site's 429 page with the reason filled in, so the wait it shows and the
+    Retry-After header come from the same number.
+    """
+    return errors.too_many_requests(
         request,
-        "registration/lockout.html",
-        {
+        retry_after=cool_off_seconds(),
+        template_name="registration/lockout.html",
+        context={
             "failure_limit": settings.AXES_FAILURE_LIMIT,
             "username": axes_helpers.get_client_username(request, credentials) or "",
-            "cooloff_minutes": -(-wait // 60),
         },
-        status=429,
     )
-    response["Retry-After"] = str(wait)
-    return response
 
 
 def signed_in(user: User | AnonymousUser) -> User:

@@ -22,5 +22,7 @@ urlpatterns = [
     path("", include("valuations.urls")),
 ]
 
+handler400 = "capsite.errors.bad_request"
+handler403 = "capsite.errors.permission_denied"
 handler404 = "capsite.errors.not_found"
 handler500 = "capsite.errors.server_error"
