@@ -48,7 +48,7 @@ class PortfolioForm(forms.ModelForm):
         label="Target mix",
         choices=PRESET_CHOICES,
         initial="balanced",
-        help_text="A preset fills the weights below; choose Custom to set your own.",
+        help_text="A preset fills the weights below; weights you type make a custom mix.",
     )
 
     class Meta:
@@ -75,6 +75,7 @@ class PortfolioForm(forms.ModelForm):
         self.fields["cost_basis_method"].required = False
         if self.instance.pk:
             self.fields["preset"].initial = preset_of(self.instance)
+        self._target_reported = False
         for name in TARGET_FIELDS:
             self.fields[name].required = False
         # The model enforces these ranges with table-wide constraints, whose errors
@@ -92,15 +93,55 @@ class PortfolioForm(forms.ModelForm):
             or CostBasisMethod.AVERAGE
         )
 
+    @property
+    def preset_weights(self) -> dict[str, dict[str, str]]:
+        """Each preset's weights by field name, for the script that fills them in."""
+        return {
+            name: {
+                f"target_{bucket}": f"{getattr(weights, bucket).normalize():f}"
+                for bucket in BUCKET_FIELDS
+            }
+            for name, weights in PRESETS.items()
+        }
+
+    def _weights_typed(self, preset: Target) -> bool:
+        """Return whether the weight fields hold weights other than the preset's
+        that the person typed (not the current weights the edit page showed)."""
+        if not any(name in self.changed_data for name in TARGET_FIELDS):
+            return False
+        values = [self.cleaned_data.get(name) for name in TARGET_FIELDS]
+        if all(value is None for value in values) and not any(
+            name in self.errors for name in TARGET_FIELDS
+        ):
+            return False  # cleared: the preset fills them
+        return values != [getattr(preset, bucket) for bucket in BUCKET_FIELDS]
+
     def clean(self) -> dict[str, Any]:
         # super().clean() returns self.cleaned_data, typed optional by the stubs.
         super().clean()
         data = self.cleaned_data
         preset = data.get("preset")
         if preset in PRESETS:
-            for bucket in BUCKET_FIELDS:
-                data[f"target_{bucket}"] = getattr(PRESETS[preset], bucket)
-            return data
+            if not self._weights_typed(PRESETS[preset]):
+                for bucket in BUCKET_FIELDS:
+                    data[f"target_{bucket}"] = getattr(PRESETS[preset], bucket)
+                return data
+            label = dict(PRESET_CHOICES)[preset]
+            if "preset" in self.changed_data:
+                # Without JavaScript a newly chosen preset and newly typed weights
+                # arrive together: which one the person meant cannot be told.
+                self._target_reported = True
+                self.add_error(
+                    "preset",
+                    f"You chose {label} and typed other weights. Choose Custom to "
+                    f"keep your weights, or clear them to use {label}.",
+                )
+                return data
+            # Weights typed beside a preset left as it was are what the person
+            # meant: keep them as a custom mix, never replace them with the preset.
+            data["preset"] = CUSTOM
+            # If the page comes back with an error, show the choice made.
+            self.data = dict(self.data.items(), preset=CUSTOM)
         missing = [
             name
             for name in TARGET_FIELDS
@@ -111,8 +152,18 @@ class PortfolioForm(forms.ModelForm):
         if not missing and not self.errors:
             weights = Target(*(data[name] for name in TARGET_FIELDS))
             if problem := targets_sum_error(weights):
+                self._target_reported = True
                 raise forms.ValidationError(problem)
         return data
+
+    def _get_validation_exclusions(self) -> set[str]:
+        exclude: set[str] = super()._get_validation_exclusions()  # type: ignore[misc]
+        if self._target_reported:
+            # clean() already said what is wrong with the weights (their sum, or
+            # preset or custom?); the model's CheckConstraint would add a second,
+            # vaguer message about the same weights.
+            exclude.update(TARGET_FIELDS)
+        return exclude
 
     def _post_clean(self) -> None:
         # Copy preset weights onto the instance before model validation runs.
