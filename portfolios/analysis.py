@@ -13,11 +13,12 @@ from decimal import Decimal
 
 from portfolios import queries
 from portfolios.models import Portfolio
-from portfolios.rebalancing import RebalancePlan, rebalance_plan
+from portfolios.rebalancing import RebalancePlan, rebalance_plan, trade_quantity
 from portfolios.risk import RiskFlag, RiskInput, risk_flags
 from portfolios.targets import BucketDrift, Target, drift
 from valuations import tiermix
 from valuations.choices import Bucket
+from valuations.models import Asset
 
 
 @dataclass
@@ -90,3 +91,53 @@ def rebalance(analysis: Analysis, *, mode: str, cash: Decimal) -> RebalancePlan:
     return rebalance_plan(
         analysis.positions, analysis.target, mode, cash=cash, candidates=candidates
     )
+
+
+@dataclass(frozen=True)
+class TradeLine:
+    """A suggested trade as the page lists it: which asset, how many dollars
+    (+ buy, − sell, as the plan gives them) and how many tokens at today's price."""
+
+    asset: str
+    name: str
+    symbol: str
+    bucket: str
+    is_candidate: bool
+    amount: Decimal
+    price: Decimal | None
+    quantity: Decimal | None
+
+
+def trade_lines(analysis: Analysis, plan: RebalancePlan) -> list[TradeLine]:
+    """Return the plan's trades with each asset's name, symbol, price and quantity.
+
+    Held assets come from the holdings already read; suggested ones (not held)
+    from one query, made only when the plan names some. Round the plan first
+    (rebalancing.in_cents) for quantities that match the amounts shown.
+    """
+    known = {
+        row.asset_slug: (row.asset_name, row.symbol, row.price)
+        for row in analysis.holdings.rows
+    }
+    wanted = {trade.asset for trade in plan.trades} - known.keys()
+    if wanted:
+        for slug, name, symbol, price in Asset.objects.filter(
+            slug__in=wanted
+        ).values_list("slug", "name", "symbol", "price"):
+            known[slug] = (name, symbol, price)
+    lines = []
+    for trade in plan.trades:
+        name, symbol, price = known.get(trade.asset, (trade.asset, "", None))
+        lines.append(
+            TradeLine(
+                asset=trade.asset,
+                name=name,
+                symbol=symbol,
+                bucket=trade.bucket,
+                is_candidate=trade.is_candidate,
+                amount=trade.amount,
+                price=price,
+                quantity=trade_quantity(trade.amount, price),
+            )
+        )
+    return lines

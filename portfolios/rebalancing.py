@@ -1,14 +1,15 @@
 """The rebalancing plan: USD to move per bucket and the trades that do it.
 
 Pure Decimal rules of PRODUCT.md (Portfolios: rebalancing plan), full or
-buy-only with new cash. No model import; amounts are exact, round at display.
+buy-only with new cash. No model import; amounts are exact (the API serves them
+so), and ``in_cents`` rounds a plan for people without breaking its sums.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, replace
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import TextChoices
@@ -29,6 +30,10 @@ from valuations.tiermix import (
 )
 
 MAX_CANDIDATES = 3
+CENT = Decimal("0.01")
+# Significant digits of a trade's token quantity: within a cent on trades up to
+# $10,000, as precise as an order ticket needs.
+QUANTITY_DIGITS = 6
 
 
 class RebalanceMode(TextChoices):
@@ -213,3 +218,82 @@ def rebalance_plan(
         trades=tuple(trades),
         resulting_weights=resulting,
     )
+
+
+def _to_cent(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP, context=EXACT)
+
+
+def round_to_cents(amounts: Sequence[Decimal], total_cents: Decimal) -> list[Decimal]:
+    """Return the USD amounts rounded to cents so that they add up to ``total_cents``.
+
+    Largest-remainder method: every amount is rounded down to the cent, then the
+    cents still missing go one each to the amounts that lost the most, ties to
+    the larger amount, then the earlier. $1,000 split in three equal parts is
+    333.34 + 333.33 + 333.33. Signs are kept: a sell of -12.345 is -12.35 or,
+    given a cent, -12.34. ``total_cents`` must lie within a cent per amount of
+    the exact sum (the exact sum rounded to the cent always does).
+    """
+    floors = [
+        amount.quantize(CENT, rounding=ROUND_FLOOR, context=EXACT) for amount in amounts
+    ]
+    missing = EXACT.divide(EXACT.subtract(total_cents, total(floors)), CENT)
+    if missing != missing.to_integral_value() or not 0 <= missing <= len(amounts):
+        raise ValueError(f"{total_cents} cannot be split over these amounts in cents.")
+    order = sorted(
+        range(len(amounts)),
+        key=lambda i: (EXACT.subtract(floors[i], amounts[i]), -abs(amounts[i]), i),
+    )
+    for i in order[: int(missing)]:
+        floors[i] = EXACT.add(floors[i], CENT)
+    return floors
+
+
+def in_cents(plan: RebalancePlan) -> RebalancePlan:
+    """Return the plan with the cash, bucket amounts and trades rounded to cents.
+
+    The sums still hold to the cent: the bucket amounts add up to the cash (a
+    buy-only plan spends it exactly; a full rebalance sells what it buys, plus
+    the cash), and each bucket's trades add up to its amount. Weights after the
+    plan stay exact. For people; the API serves the exact plan.
+    """
+    buckets = list(plan.amounts)
+    cash = _to_cent(total(plan.amounts.values()))
+    amounts = dict(
+        zip(
+            buckets,
+            round_to_cents([plan.amounts[b] for b in buckets], cash),
+            strict=True,
+        )
+    )
+    trades: list[Trade] = []
+    for bucket in buckets:
+        mine = [trade for trade in plan.trades if trade.bucket == bucket]
+        if not mine:
+            continue  # an empty bucket with no candidates: its amount, no trade
+        rounded = round_to_cents([trade.amount for trade in mine], amounts[bucket])
+        trades += [
+            replace(trade, amount=amount)
+            for trade, amount in zip(mine, rounded, strict=True)
+            if amount != 0
+        ]
+    return replace(plan, cash=cash, amounts=amounts, trades=tuple(trades))
+
+
+def trade_quantity(amount: Decimal, price: Decimal | None) -> Decimal | None:
+    """Return the tokens a trade of ``amount`` USD (either sign) moves at ``price``.
+
+    Rounded to QUANTITY_DIGITS significant digits (whole tokens when the whole
+    part is longer), without trailing zeros: $1,000 at $95,000 is 0.0105263
+    and $500 at $0.00001234 is 40,518,639. None without a price.
+    """
+    if price is None or price <= 0:
+        return None
+    tokens = QUOTIENT.divide(abs(amount), price)
+    if tokens == 0:
+        return ZERO
+    places = max(0, QUANTITY_DIGITS - 1 - tokens.adjusted())
+    rounded = tokens.quantize(
+        Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=EXACT
+    )
+    return rounded.normalize(EXACT)

@@ -31,8 +31,8 @@ from portfolios import (
 )
 from portfolios.forms import ImportForm, PortfolioForm, RebalanceForm, TransactionForm
 from portfolios.models import Portfolio, Transaction
-from portfolios.rebalancing import RebalanceMode, RebalancePlan
-from valuations import charts
+from portfolios.rebalancing import RebalanceMode, RebalancePlan, in_cents
+from valuations import charts, timecharts
 from valuations.choices import Bucket
 from valuations.models import Asset
 from valuations.queries import market_overview
@@ -149,14 +149,18 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if not (result().holdings.rows or request.GET.get("cash")):
             return None
         mode, cash = RebalanceMode.FULL, Decimal(0)
-        if form.is_bound and form.is_valid():
+        if form.is_bound:
+            if not form.is_valid():
+                return None  # a plan for other cash than asked would mislead
             mode = form.cleaned_data["mode"] or mode
             cash = form.cleaned_data["cash"] or cash
         try:
-            return analysis.rebalance(result(), mode=mode, cash=cash)
+            exact = analysis.rebalance(result(), mode=mode, cash=cash)
         except ValidationError as err:
             form.add_error(None, err)
             return None
+        # People trade in cents; the API serves the exact plan.
+        return in_cents(exact)
 
     status = 200
     if form.is_bound:
@@ -200,9 +204,10 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
         overview = market_overview()
         return {"weight": weight, "dominance": overview.bitcoin_dominance}
 
-    def history_chart() -> charts.HistoryChart | None:
+    @functools.cache
+    def history_chart() -> timecharts.Chart | None:
         made = performance()
-        return charts.history_chart(
+        return timecharts.history_chart(
             [
                 (d.date, d.value, d.net_invested, d.price_age, d.stale_holdings > 0)
                 for d in history()
@@ -210,6 +215,14 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
             benchmarks.same_money_in_bitcoin(
                 history(), opening_value=made.value_start if made else Decimal(0)
             ),
+            benchmark_label="The same money in Bitcoin",
+            stale_days=settings.CAPSITE_PRICE_STALE_DAYS,
+        )
+
+    @functools.cache
+    def mix_chart() -> timecharts.Chart | None:
+        return timecharts.tier_area_chart(
+            [(d.date, d.weights) for d in history()], BUCKET_LABELS
         )
 
     def plan_rows() -> list[dict[str, object]]:
@@ -225,6 +238,11 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
             for b in BUCKETS
         ]
 
+    @functools.cache
+    def trades() -> list[analysis.TradeLine]:
+        made = plan()
+        return analysis.trade_lines(result(), made) if made else []
+
     context = {
         "portfolio": portfolio,
         "detail_key": detail_key,
@@ -234,10 +252,12 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "bucket_labels": BUCKET_LABELS,
         "plan": plan,
         "plan_rows": plan_rows,
+        "trades": trades,
         "form": form,
         "history": history,
         "history_last": lambda: history()[-1] if history() else None,
         "history_chart": history_chart,
+        "mix_chart": mix_chart,
         "performance": performance,
         "benchmarks": benchmark_rows,
         "bitcoin_share": bitcoin_share,

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from valuations import charts, metrics, quality, queries
+from valuations import charts, metrics, quality, queries, timecharts
 from valuations.forms import SORT_LABELS, CalculatorForm, MarketFilterForm
 from valuations.models import Asset
 from valuations.state import current_state, version_of
@@ -72,11 +72,14 @@ def market(request: HttpRequest) -> HttpResponse:
 
 
 SHORT_LABELS = {"rank": "#", "volume_to_market_cap": "Vol ÷ cap"}
+# Shown on a phone: the asset, its price and market cap (and the tier); the
+# rest waits behind "Show all columns".
+PHONE_COLUMNS = {"price", "market_cap"}
 
 
-def _sort_columns(current: str) -> list[dict[str, str]]:
+def _sort_columns(current: str) -> list[dict[str, str | bool]]:
     """Header links: the first click sorts big to small (rank 1 first); again flips."""
-    columns = []
+    columns: list[dict[str, str | bool]] = []
     for key, label in SORT_LABELS.items():
         first = key if key == "rank" else f"-{key}"
         flipped = first[1:] if first.startswith("-") else f"-{first}"
@@ -89,6 +92,7 @@ def _sort_columns(current: str) -> list[dict[str, str]]:
                 "label": SHORT_LABELS.get(key, label),
                 "state": state,
                 "next": flipped if current == first else first,
+                "opt": key not in PHONE_COLUMNS,
             }
         )
     return columns
@@ -129,8 +133,7 @@ def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
             provider_rank=asset.provider_rank,
         ),
         "thin_reason": metrics.thin_market_reason(asset.volume_24h, asset.market_cap),
-        "price_chart": charts.line_chart([(when, price) for when, price, _ in history]),
-        "cap_chart": charts.line_chart([(when, cap) for when, _, cap in history]),
+        "price_chart": timecharts.asset_chart(history),
         "history_count": len(history),
         "stale": metrics.is_stale(asset.last_updated, now),
         "tier_changes": changes[::-1][:12],

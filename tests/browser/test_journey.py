@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.factories import AssetFactory, CategoryFactory
 
@@ -132,30 +132,3 @@ def test_sign_up_build_a_portfolio_plan_a_rebalance_and_log_out(page: Page):
     expect(nav.get_by_role("button", name="Log out")).to_have_count(0)
     page.goto("/portfolios/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/portfolios/$"))
-
-
-def test_market_table_scrolls_inside_its_wrapper_on_a_phone(
-    page: Page, browser: Browser, live_server
-):
-    _market()
-
-    page.goto("/")
-    rows = page.locator("table.assets tbody tr")
-    expect(rows).to_have_count(4)
-    expect(rows.first).to_contain_text("Bitcoin")
-    expect(rows.first.locator("td").first).to_have_text("1")
-
-    phone = browser.new_context(
-        base_url=live_server.url, viewport=PHONE, is_mobile=True, has_touch=True
-    )
-    try:
-        small = phone.new_page()
-        small.goto("/")
-        wrap = small.locator(".table-wrap").first
-        expect(wrap.locator("table.assets")).to_be_visible()
-        width = small.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE["width"] + 4, f"page body is {width}px wide"
-        overflow = wrap.evaluate("el => el.scrollWidth - el.clientWidth")
-        assert overflow > 0, "the table should scroll inside .table-wrap"
-    finally:
-        phone.close()

@@ -43,7 +43,11 @@ def _text(html: str) -> str:
 
 def _table(html: str, css_class: str) -> list[list[str]]:
     """The text of each body cell of the table with the given class, row by row."""
-    match = re.search(rf'<table class="{css_class}">(.*?)</table>', html, re.S)
+    match = re.search(
+        rf'<table class="(?:[^"]* )?{css_class}(?: [^"]*)?"[^>]*>(.*?)</table>',
+        html,
+        re.S,
+    )
     assert match, f"no table {css_class}"
     body = re.search(r"<tbody>(.*?)</tbody>", match.group(1), re.S).group(1)
     return [
@@ -674,8 +678,8 @@ def test_detail_shows_tier_mix_and_drift_with_outside_band_marks(
 
     # Drift exactly equal to the ±5 tolerance (small, stable) is still within.
     assert _table(html, "drift") == [
-        ["large", "$6,000", "60.00 %", "50.00 %", "+10.00 pts", "⚠ outside band"],
-        ["mid", "$2,000", "20.00 %", "30.00 %", "-10.00 pts", "⚠ outside band"],
+        ["large", "$6,000", "60.00 %", "50.00 %", "⚠ +10.00 pts", "⚠ outside band"],
+        ["mid", "$2,000", "20.00 %", "30.00 %", "⚠ -10.00 pts", "⚠ outside band"],
         ["small", "$1,000", "10.00 %", "15.00 %", "-5.00 pts", "within"],
         ["stable", "$1,000", "10.00 %", "5.00 %", "+5.00 pts", "within"],
         ["unranked", "$0.00", "0.00 %", "0.00 %", "0.00 pts", "within"],
@@ -701,19 +705,22 @@ def test_detail_shows_the_diversification_score_and_concentration(
 def test_detail_full_rebalance_sells_as_much_as_it_buys(client_logged_in, analysed):
     html = client_logged_in.get(analysed.get_absolute_url()).content.decode()
 
-    assert "Sells $1,500 and buys $1,500 to reach the target exactly." in _text(html)
+    assert "Sells $1,500.00 and buys $1,500.00 to reach the target exactly." in (
+        _text(html)
+    )
     assert _table(html, "plan") == [
-        ["large", "sell $1,000", "50.00 %"],
-        ["mid", "buy $1,000", "30.00 %"],
+        ["large", "sell $1,000.00", "50.00 %"],
+        ["mid", "buy $1,000.00", "30.00 %"],
         ["small", "buy $500.00", "15.00 %"],
         ["stable", "sell $500.00", "5.00 %"],
         ["unranked", "—", "0.00 %"],
     ]
+    # Name and symbol, dollars, tokens at today's price, price, bucket.
     assert _table(html, "trades") == [
-        ["bitcoin", "sell $1,000"],
-        ["chainlink", "buy $1,000"],
-        ["thin", "buy $500.00"],
-        ["tether", "sell $500.00"],
+        ["Bitcoin BITC", "sell $1,000.00", "0.02", "$50,000.00", "large"],
+        ["Chainlink CHAI", "buy $1,000.00", "100", "$10.00", "mid"],
+        ["Thin THIN", "buy $500.00", "250", "$2.00", "small"],
+        ["Tether TETH", "sell $500.00", "500", "$1.00", "stable"],
     ]
 
 
@@ -727,7 +734,7 @@ def test_detail_buy_only_plan_spends_new_cash_without_selling(
     html = response.content.decode()
     assert response.status_code == 200
     assert (
-        "Splits $1,000 of new cash across underweight buckets without selling."
+        "Splits $1,000.00 of new cash across underweight buckets without selling."
         in _text(html)
     )
     # Goals on $11,000: mid short 1,300, small 650; water-filled down to 475 each.
@@ -739,9 +746,9 @@ def test_detail_buy_only_plan_spends_new_cash_without_selling(
         ["stable", "—"],
         ["unranked", "—"],
     ]
-    assert _table(html, "trades") == [
-        ["chainlink", "buy $825.00"],
-        ["thin", "buy $175.00"],
+    assert [row[:3] for row in _table(html, "trades")] == [
+        ["Chainlink CHAI", "buy $825.00", "82.5"],
+        ["Thin THIN", "buy $175.00", "87.5"],
     ]
     assert "sell" not in " ".join(" ".join(row) for row in plan)
 
@@ -778,7 +785,10 @@ def test_detail_shows_risk_flags_with_their_reasons(client_logged_in, analysed):
 def test_detail_shows_the_history_chart(client_logged_in, analysed):
     html = client_logged_in.get(analysed.get_absolute_url()).content.decode()
 
-    assert 'aria-label="Value and net invested from 1 Apr 2026 to 29 Apr 2026"' in html
+    assert (
+        'role="img" aria-label="Value rose from $7,900 on 1 Apr 2026 to $10,000 on '
+        '29 Apr 2026; net invested stayed at $7,900."'
+    ) in html
     assert html.count("<polyline") == 2  # value, and net invested
     assert (
         "On 29 Apr 2026: $10,000 — large 60.0 % mid 20.0 % small 10.0 % "

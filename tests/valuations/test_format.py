@@ -79,9 +79,12 @@ def test_usd_compact_shortens_to_millions_billions_and_trillions(value, expected
         (D("0.5"), "$0.5000"),
         (D("0.123456"), "$0.1235"),
         (D("0.01"), "$0.01000"),
-        (D("0.00000625"), "$0.000006250"),
-        (D("0.000000012345"), "$0.00000001235"),
-        (D("6.25E-6"), "$0.000006250"),
+        (D("0.001234"), "$0.001234"),
+        # Below $0.001, grouped in threes from the point (narrow spaces).
+        (D("0.0001234"), "$0.000\u202f123\u202f4"),
+        (D("0.00000625"), "$0.000\u202f006\u202f250"),
+        (D("0.000000012345"), "$0.000\u202f000\u202f012\u202f35"),
+        (D("6.25E-6"), "$0.000\u202f006\u202f250"),
     ],
 )
 def test_price_keeps_four_significant_digits_below_a_dollar(value, expected):
@@ -201,7 +204,8 @@ def test_bar_width_is_a_clipped_percentage_for_svg(value, expected):
         ("{{ share|percent }}", "48.84 %"),
         ("{{ share|percent:1 }}", "48.8 %"),
         ("{{ share|ratio:3 }}", "0.488"),
-        ("{{ tiny|price }}", "$0.000006250"),
+        ("{{ tiny|price }}", "$0.000\u202f006\u202f250"),
+        ('{{ tiny|price:"plain" }}', "$0.000006250"),
         ("{{ missing|usd }}", DASH),
     ],
 )

@@ -63,9 +63,18 @@ def usd_compact(value: object) -> str:
     return usd(number)
 
 
+# Between groups of decimals: narrow, and never a line break inside a price.
+DECIMAL_GROUP = "\u202f"
+
+
 @register.filter
-def price(value: object) -> str:
-    """A unit price: cents from $1 up, four significant digits below ($0.000006250)."""
+def price(value: object, style: str = "") -> str:
+    """A unit price: cents from $1 up, four significant digits below.
+
+    Below $0.001 the decimals are grouped in threes from the point, so the
+    zeros of a tiny price can be counted at a glance: $0.000 006 250; with
+    ``price:"plain"`` (text to copy elsewhere) they are not: $0.000006250.
+    """
     number = _as_decimal(value)
     if number is None:
         return DASH
@@ -73,7 +82,12 @@ def price(value: object) -> str:
         return f"${_grouped(number, 2)}"
     # Keep four significant digits however small the price is.
     places = max(2, -number.adjusted() + 3)
-    return f"${_grouped(number, places)}"
+    text = _grouped(number, places)
+    if places > 6 and style != "plain":  # three or more zeros after the point
+        whole, _, fraction = text.partition(".")
+        groups = [fraction[i : i + 3] for i in range(0, len(fraction), 3)]
+        text = f"{whole}.{DECIMAL_GROUP.join(groups)}"
+    return f"${text}"
 
 
 @register.filter
@@ -132,3 +146,25 @@ def signed_percent(value: object, places: int = 1) -> str:
         return DASH
     sign = "+" if number > 0 else "-" if number < 0 else ""
     return f"{sign}{_grouped(abs(number), places)} %"
+
+
+@register.filter
+def cents(value: object) -> str:
+    """Dollars to the cent, however large, with separators: $1,000.00."""
+    number = _as_decimal(value)
+    if number is None:
+        return DASH
+    sign = "-" if number < 0 else ""
+    return f"{sign}${_grouped(abs(number), 2)}"
+
+
+@register.filter
+def quantity(value: object) -> str:
+    """A token quantity as given, with separators and no trailing zeros:
+    40,518,639 or 0.0105263 (round it first: see portfolios.rebalancing)."""
+    number = _as_decimal(value)
+    if number is None:
+        return DASH
+    with localcontext() as ctx:
+        ctx.prec = max(28, len(number.as_tuple().digits))
+        return f"{number.normalize():,f}"
