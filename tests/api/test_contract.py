@@ -78,6 +78,7 @@ GHOSTFOLIO_EXPORT = {
 }
 # The ledger's dates: from the genesis block to now (portfolios.services).
 LEDGER_START = datetime(2009, 1, 3, tzinfo=UTC)
+LEDGER_CEILING = Decimal(10**9)
 MARKET_DAY = datetime(2026, 4, 21, tzinfo=UTC)  # within the world's snapshots
 TARGET = {"large": "50", "mid": "25", "small": "15", "stable": "10"}
 
@@ -189,6 +190,11 @@ class World:
             body["kind"] = Transaction.Kind.BUY
         if isinstance(body.get("quantity"), str) and not Decimal(body["quantity"]):
             body["quantity"] = "1"
+        for name in ("quantity", "price", "fee"):
+            # Each value fits the store, but a hundred cases add up in one
+            # holding and its cost: keep sums where a real ledger's live.
+            if isinstance(body.get(name), str) and Decimal(body[name]) > LEDGER_CEILING:
+                body[name] = str(LEDGER_CEILING)
         if body.get("kind") not in (None, "reward") and body.get("price") is None:
             body["price"] = "1"  # only a reward may leave its price to the market
         if isinstance(body.get("executed_at"), str):
@@ -331,6 +337,8 @@ def _report_calls():
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
+    # The same cases on every CI run; CAPSITE_CONTRACT_RANDOM=1 explores anew.
+    derandomize=os.environ.get("CAPSITE_CONTRACT_RANDOM") != "1",
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),
