@@ -69,6 +69,7 @@ bench: install
 	$(BIN)/python bench/market_page.py
 	$(BIN)/python bench/portfolio_page.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/compare.py
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/portfolio_http.py
 

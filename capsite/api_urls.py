@@ -7,6 +7,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from valuations import api as market_api
+from valuations import compare_api, history_api, volatility_api
 
 app_name = "api"
 
@@ -15,6 +16,12 @@ v1: list[URLPattern | URLResolver] = [
         "assets/",
         market_api.conditional(market_api.AssetListView.as_view()),
         name="asset-list",
+    ),
+    # Before assets/<slug>/, which would take "compare" for a slug.
+    path(
+        "assets/compare/",
+        market_api.conditional(compare_api.AssetCompareView.as_view()),
+        name="asset-compare",
     ),
     path(
         "assets/<slug:slug>/",
@@ -30,6 +37,16 @@ v1: list[URLPattern | URLResolver] = [
         "market/",
         market_api.conditional(market_api.MarketView.as_view()),
         name="market",
+    ),
+    path(
+        "market/history/",
+        market_api.conditional(history_api.MarketHistoryView.as_view()),
+        name="market-history",
+    ),
+    path(
+        "market/volatility/",
+        market_api.conditional(volatility_api.MarketVolatilityView.as_view()),
+        name="market-volatility",
     ),
     path("calculator/", market_api.CalculatorView.as_view(), name="calculator"),
     path("", include("portfolios.api_urls")),

@@ -278,7 +278,11 @@ class AssetDetailView(_MarketContextMixin, generics.RetrieveAPIView[Asset]):
     serializer_class = AssetDetailSerializer
     permission_classes = [permissions.AllowAny]
     lookup_field = "slug"
-    queryset = Asset.objects.with_rank().prefetch_related("categories", "unlocks")
+    queryset = (
+        Asset.objects.with_rank()
+        .select_related("volatility")
+        .prefetch_related("categories", "unlocks")
+    )
 
     def get_object(self) -> Asset:
         asset = super().get_object()

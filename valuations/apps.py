@@ -9,7 +9,14 @@ class ValuationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Snapshot writes move the stored benchmark indices from their first day.
-        from valuations import indices
+        from valuations import history, indices, volatility
         from valuations.signals import snapshots_changed
 
         snapshots_changed.connect(indices.on_snapshots_changed, dispatch_uid="indices")
+        # ... and the stored market history from the first day they changed.
+        snapshots_changed.connect(history.on_snapshots_changed, dispatch_uid="history")
+        # Volatility reads the indices: connected after them, so its commit
+        # callback runs after theirs.
+        snapshots_changed.connect(
+            volatility.on_snapshots_changed, dispatch_uid="volatility"
+        )

@@ -401,3 +401,141 @@ class MarketIndexDay(models.Model):
 
     def __str__(self) -> str:
         return f"Market index on {self.day}"
+
+
+class MarketHistoryDay(models.Model):
+    """One UTC day of market history (PRODUCT.md, Volatility and market history).
+
+    The assets with a snapshot that day (each at its last snapshot of the day)
+    and a positive market cap: their total cap, Bitcoin's and Ethereum's, and
+    each tier's (by that day's cap). Shares are derived from the row when read.
+    Kept by valuations.history.refresh_market_history; reads take rows by day.
+    """
+
+    day = models.DateField(unique=True)
+    market_cap = product_field(help_text="USD: total cap of the assets covered.")
+    asset_count = models.PositiveIntegerField(default=0)
+    bitcoin_market_cap = product_field(null=True, blank=True)
+    ethereum_market_cap = product_field(null=True, blank=True)
+    large_market_cap = product_field(default=Decimal(0))
+    mid_market_cap = product_field(default=Decimal(0))
+    small_market_cap = product_field(default=Decimal(0))
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = "market history day"
+
+    def __str__(self) -> str:
+        return f"Market history on {self.day}"
+
+
+# --- Volatility and category peers (issue 16) -------------------------------
+
+
+def _volatility_field(**kwargs: Any) -> models.DecimalField:
+    """Volatility in percent a year, to 1e-8: 20 digits keep 12 integer digits."""
+    return models.DecimalField(max_digits=20, decimal_places=8, **kwargs)
+
+
+class AssetVolatility(models.Model):
+    """An asset's annualised volatility over 30, 90 and 365 days (PRODUCT.md).
+
+    Kept by valuations.volatility.refresh_asset_volatility when snapshots change;
+    null where the window holds fewer than N ÷ 2 daily returns.
+    """
+
+    asset = models.OneToOneField(
+        Asset, on_delete=models.CASCADE, primary_key=True, related_name="volatility"
+    )
+    volatility_30d = _volatility_field(null=True, blank=True)
+    volatility_90d = _volatility_field(null=True, blank=True)
+    volatility_365d = _volatility_field(null=True, blank=True)
+    # The last day of every window: the market's last snapshot day.
+    as_of = models.DateField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "asset volatility"
+        verbose_name_plural = "asset volatilities"
+
+    def __str__(self) -> str:
+        return f"Volatility of asset {self.asset_id}"
+
+
+class TierVolatility(models.Model):
+    """A tier's cap-weighted index volatility over one window (PRODUCT.md).
+
+    Kept by valuations.volatility.refresh_tier_volatility from MarketIndexDay.
+    """
+
+    tier = models.CharField(max_length=10, choices=Tier.choices)
+    window_days = models.PositiveSmallIntegerField()
+    volatility = _volatility_field(null=True, blank=True)
+    returns = models.PositiveIntegerField(
+        default=0, help_text="Daily index returns inside the window."
+    )
+    assets = models.PositiveIntegerField(
+        default=0, help_text="Assets the index covered on the window's last day."
+    )
+    assets_min = models.PositiveIntegerField(default=0)
+    assets_max = models.PositiveIntegerField(default=0)
+    start = models.DateField(null=True, blank=True)
+    end = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["window_days", "tier"]
+        verbose_name_plural = "tier volatilities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tier", "window_days"], name="tier_volatility_one_per_window"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tier} over {self.window_days} days"
+
+
+class CategoryRank(models.Model):
+    """An asset's position by market cap inside one of its categories.
+
+    Kept by valuations.peers.store_category_peers in refresh_market_state;
+    only ranked assets (a positive cap) have a row.
+    """
+
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="ranks"
+    )
+    asset = models.ForeignKey(
+        Asset, on_delete=models.CASCADE, related_name="category_ranks"
+    )
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["category", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "asset"], name="category_rank_one_per_asset"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["category", "position"], name="category_rank_pos_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.position} in category {self.category_id}"
+
+
+class CategoryStats(models.Model):
+    """A category's ranked assets, total and median market cap, stored on write."""
+
+    category = models.OneToOneField(
+        Category, on_delete=models.CASCADE, primary_key=True, related_name="stats"
+    )
+    ranked_count = models.PositiveIntegerField(default=0)
+    market_cap = product_field(default=Decimal(0))
+    median_market_cap = product_field(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "category stats"
+
+    def __str__(self) -> str:
+        return f"Stats of category {self.category_id}"

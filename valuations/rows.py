@@ -46,6 +46,9 @@ COLUMNS = (
     "provider_fdv",
     "provider_rank",
     "quality_flags",
+    "volatility__volatility_30d",
+    "volatility__volatility_90d",
+    "volatility__volatility_365d",
 )
 
 
@@ -146,6 +149,9 @@ def asset_rows(
                 "provider_fdv": _stored(r["provider_fdv"]),
                 "provider_rank": r["provider_rank"],
                 "quality_flags": quality.served_flags(r["quality_flags"], updated, now),
+                "volatility_30d": _stored(r["volatility__volatility_30d"]),
+                "volatility_90d": _stored(r["volatility__volatility_90d"]),
+                "volatility_365d": _stored(r["volatility__volatility_365d"]),
             }
         )
     return rows

@@ -48,6 +48,13 @@ class FiguresMixin(serializers.Serializer):
     )
 
 
+VOLATILITY_HELP = (
+    "Annualised volatility over the last {days} days, percent a year: sample "
+    "standard deviation of daily log returns × √365; null with fewer than "
+    "{days} ÷ 2 daily returns."
+)
+
+
 class AssetSerializer(FiguresMixin, serializers.ModelSerializer):
     """An asset with every metric. Needs ``total_market_cap`` in the context."""
 
@@ -82,6 +89,24 @@ class AssetSerializer(FiguresMixin, serializers.ModelSerializer):
         read_only=True,
         help_text="Where the provider's data disagrees with itself (PRODUCT.md).",
     )
+    volatility_30d = Amount(
+        source="volatility.volatility_30d",
+        allow_null=True,
+        read_only=True,
+        help_text=VOLATILITY_HELP.format(days=30),
+    )
+    volatility_90d = Amount(
+        source="volatility.volatility_90d",
+        allow_null=True,
+        read_only=True,
+        help_text=VOLATILITY_HELP.format(days=90),
+    )
+    volatility_365d = Amount(
+        source="volatility.volatility_365d",
+        allow_null=True,
+        read_only=True,
+        help_text=VOLATILITY_HELP.format(days=365),
+    )
 
     class Meta:
         model = Asset
@@ -111,6 +136,9 @@ class AssetSerializer(FiguresMixin, serializers.ModelSerializer):
             "provider_fdv",
             "provider_rank",
             "quality_flags",
+            "volatility_30d",
+            "volatility_90d",
+            "volatility_365d",
         ]
 
     def to_representation(self, instance: Asset) -> dict[str, Any]:
@@ -246,3 +274,30 @@ class CalculatorSerializer(FiguresMixin):
         allow_null=True,
         help_text="The next tier up and the price that reaches it; null for large.",
     )
+
+
+class TierVolatilitySerializer(serializers.Serializer):
+    tier = serializers.ChoiceField(choices=Tier.choices)
+    volatility = Amount(
+        allow_null=True,
+        help_text="Percent a year; null with fewer than window ÷ 2 daily returns.",
+    )
+    returns = serializers.IntegerField(help_text="Daily index returns used.")
+    assets = serializers.IntegerField(
+        help_text="Assets the tier's index covered on the window's last day."
+    )
+    assets_min = serializers.IntegerField(help_text="Fewest on a day used.")
+    assets_max = serializers.IntegerField(help_text="Most on a day used.")
+
+
+class VolatilityWindowSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    start = serializers.DateField(allow_null=True)
+    end = serializers.DateField(allow_null=True)
+    tiers = TierVolatilitySerializer(many=True)
+
+
+class MarketVolatilitySerializer(serializers.Serializer):
+    """Each tier's cap-weighted index volatility over 30, 90 and 365 days."""
+
+    windows = VolatilityWindowSerializer(many=True)

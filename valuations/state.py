@@ -23,7 +23,7 @@ from django.db.models.expressions import Window
 from django.db.models.functions import RowNumber, TruncMinute
 from django.utils import timezone
 
-from valuations import metrics
+from valuations import metrics, peers
 from valuations.choices import Tier
 from valuations.models import Asset, AssetRank, Category, MarketState
 
@@ -244,6 +244,8 @@ def refresh_market_state(
         for tier in Tier
     }
     state.categories = _category_totals()
+    # Each asset's rank and share among its category peers (valuations.peers).
+    peers.store_category_peers()
     state.top = _top_caps()
     state.stale_turns = _stale_turns(now)
     # One statement either way, so a write's query count never depends on

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -10,9 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from valuations import charts, metrics, quality, queries, timecharts
+from valuations import charts, history, metrics, peers, quality, queries, timecharts
 from valuations.forms import SORT_LABELS, CalculatorForm, MarketFilterForm
-from valuations.models import Asset
+from valuations.models import Asset, AssetVolatility
 from valuations.state import current_state, version_of
 
 
@@ -44,6 +45,13 @@ def market(request: HttpRequest) -> HttpResponse:
             for asset in page.object_list
         ]
 
+    @functools.cache
+    def market_history() -> history.HistoryCharts:
+        # Stored days (valuations.history), read only when the cache misses.
+        total = overview.total_market_cap
+        days = history.recent_days()
+        return history.history_charts([history.history_point(d, total) for d in days])
+
     context = {
         "form": form,
         "overview": overview,
@@ -51,6 +59,7 @@ def market(request: HttpRequest) -> HttpResponse:
         "categories": summary.categories[:8],
         "page": page,
         "rows": rows,
+        "market_history": market_history,
         # The page's content is cached per market version (staleness turns
         # included) and address: Django's template engine and form widgets cost
         # several times the page's queries. Nothing in it depends on the user.
@@ -101,7 +110,10 @@ def _sort_columns(current: str) -> list[dict[str, str | bool]]:
 def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Every metric of one asset, its supply, history chart and unlock schedule."""
     asset = get_object_or_404(
-        Asset.objects.with_rank().prefetch_related("categories"), slug=slug
+        Asset.objects.with_rank()
+        .select_related("volatility")
+        .prefetch_related("categories"),
+        slug=slug,
     )
     total = queries.total_market_cap()
     history = list(
@@ -139,8 +151,23 @@ def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "tier_changes": changes[::-1][:12],
         "tier_change_count": len(changes),
         "unlocks": queries.unlock_schedule(asset, asset.unlocks.all()),
+        # Stored on write (valuations.volatility, valuations.peers): no read
+        # here grows with the market or the category.
+        "volatility": getattr(asset, "volatility", None),
+        "volatility_rows": _volatility_rows(getattr(asset, "volatility", None)),
+        "peers": peers.category_peers(asset),
     }
     return render(request, "valuations/asset_detail.html", context)
+
+
+def _volatility_rows(
+    stored: AssetVolatility | None,
+) -> list[tuple[str, Decimal | None, int]]:
+    """(label, percent a year or None, days) per window; None when not stored."""
+    return [
+        (f"{days} days", getattr(stored, f"volatility_{days}d", None), days)
+        for days in (30, 90, 365)
+    ]
 
 
 def calculator(request: HttpRequest) -> HttpResponse:

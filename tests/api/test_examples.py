@@ -27,6 +27,8 @@ from tests.factories import (
     MarketSnapshotFactory,
     UserFactory,
 )
+from valuations.indices import refresh_indices
+from valuations.volatility import refresh_volatility
 
 NOW = datetime(2026, 4, 30, 3, 30, tzinfo=UTC)
 PASSWORD = "correct-horse-battery"  # UserFactory's
@@ -63,6 +65,9 @@ def _world() -> None:
                 price=Decimal(price) * (1 - Decimal(day) / 100),
                 circulating_supply=Decimal(supply),
             )
+    # What the snapshot writes do once committed (tests never commit).
+    refresh_indices()
+    refresh_volatility(None)
 
 
 def _steps(owner: Any) -> list[tuple[str, str, str, Any]]:
@@ -70,8 +75,21 @@ def _steps(owner: Any) -> list[tuple[str, str, str, Any]]:
     return [
         ("auth_token_create", "post", "/api/v1/auth/token/", None),
         ("market_retrieve", "get", "/api/v1/market/", None),
+        (
+            "market_history_list",
+            "get",
+            "/api/v1/market/history/?start=2026-04-25",
+            None,
+        ),
+        ("market_volatility_retrieve", "get", "/api/v1/market/volatility/", None),
         ("assets_list", "get", "/api/v1/assets/?tier=large", None),
         ("assets_retrieve", "get", "/api/v1/assets/bitcoin/", None),
+        (
+            "assets_compare_retrieve",
+            "get",
+            "/api/v1/assets/compare/?ids=bitcoin,ethereum",
+            None,
+        ),
         ("assets_history_list", "get", "/api/v1/assets/bitcoin/history/", None),
         ("calculator_create", "post", "/api/v1/calculator/", None),
         ("portfolios_create", "post", "/api/v1/portfolios/", None),

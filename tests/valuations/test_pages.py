@@ -384,8 +384,9 @@ def test_market_page_query_count_does_not_grow_with_assets(
     refresh_market_state()  # as every write path does
 
     # Category choices, the stored market state, the page (count and ranks are
-    # stored; the summary is cached per market version).
-    with django_assert_num_queries(3):
+    # stored; the summary is cached per market version), the stored market
+    # history's days (valuations.history).
+    with django_assert_num_queries(4):
         response = client.get(MARKET)
 
     assert response.status_code == 200
@@ -396,8 +397,9 @@ def test_filtered_market_page_runs_the_same_number_of_queries(
     client, market, django_assert_num_queries
 ):
     url = f"{MARKET}?tier=mid&category=defi&q=chain&sort=-price&page=1"
-    # Choices, state, the filtered count (once per market version), the page.
-    with django_assert_num_queries(4):
+    # Choices, state, the filtered count (once per market version), the page,
+    # the market history's days.
+    with django_assert_num_queries(5):
         client.get(url)
     # Count and table are cached per market version: choices and state only.
     with django_assert_num_queries(2):
@@ -599,14 +601,16 @@ def test_asset_page_query_count_does_not_grow_with_history_or_unlocks(
     )
     SupplyUnlockFactory.create_batch(unlocks, asset=asset)
 
-    # Asset, its categories, the stored total, snapshots, unlocks, tier changes.
-    with django_assert_num_queries(6):
+    # Asset (with its stored volatility), its categories, the stored total,
+    # snapshots, unlocks, tier changes, category peers (valuations.peers).
+    with django_assert_num_queries(7):
         response = client.get(_detail("busy-coin"))
 
     assert response.status_code == 200
     # The chart's data table has a row per snapshot once there are two.
     charted = snapshots if snapshots > 1 else 0
-    assert len(_rows(response)) == charted + unlocks
+    # Plus one row among its category peers (the factory's one category).
+    assert len(_rows(response)) == charted + unlocks + 1
 
 
 # --- calculator --------------------------------------------------------------

@@ -1,0 +1,131 @@
+"""Benchmark compare (issue 16): the API and the page at 100 and 10,000 assets.
+
+Run: .venv/bin/python bench/compare.py  (SQLite under /tmp), or with
+DATABASE_URL=postgres://…/capsite_bench_compare for PostgreSQL (the name must
+contain "bench": the database is dropped and recreated). The compared assets
+are bundled ones with three years of daily snapshots each (~1,100 days), so
+the history is the real size. Requests run in-process: server time. Target:
+the API's median at 10,000 assets on PostgreSQL ≤ 50 ms. Exits 1 if a query
+count grows with the number of assets.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Throttling would answer 429 to a benchmark's burst of requests.
+os.environ.setdefault("CAPSITE_API_ANON_RATE", "100000/min")
+os.environ.setdefault("CAPSITE_API_USER_RATE", "100000/min")
+
+from market_page import (  # noqa: E402 - the bench folder is not a package
+    _analyze,
+    _configure,
+    _grow_to,
+    _measure,
+    _print_table,
+)
+
+URLS = [
+    "/api/v1/assets/compare/?ids=bitcoin,ethereum",
+    "/api/v1/assets/compare/?ids=bitcoin,ethereum,solana,dogecoin,tether",
+    "/compare/?assets=bitcoin,ethereum,solana,dogecoin,tether",
+]
+TARGET_MS = 50
+COLD_REQUESTS = 30
+
+
+def _cold(client, url: str) -> tuple[float, float]:
+    """Median and p90 ms with the cache emptied before each request: every
+    answer computed from the database, as after a market write."""
+    import statistics
+    import time
+
+    from django.core.cache import cache
+
+    samples = []
+    for _ in range(COLD_REQUESTS):
+        cache.clear()
+        start = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - start) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"GET {url} answered {response.status_code}")
+    return (
+        statistics.median(samples),
+        statistics.quantiles(samples, n=10, method="inclusive")[-1],
+    )
+
+
+def main() -> None:
+    sqlite_file = _configure()
+    warnings.filterwarnings("ignore", message="No directory at")
+
+    import django
+
+    django.setup()
+
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from valuations.imports import load_bundled_market_data
+    from valuations.models import Asset, MarketSnapshot
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    # DEBUG off would want collectstatic's manifest; the plain storage needs none.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
+    print(
+        f"capsite compare bench on {connection.vendor} "
+        f"({connection.settings_dict['NAME']})"
+    )
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        load_bundled_market_data()
+        _analyze()
+        days = MarketSnapshot.objects.filter(asset__slug="bitcoin").count()
+        print(f"{days:,} snapshots per compared asset")
+        client = Client()
+        small = [_measure(client, url) for url in URLS]
+        _print_table(f"{Asset.objects.count():,} assets", small)
+        _grow_to(10_000)
+        _analyze()
+        large = [_measure(client, url) for url in URLS]
+        _print_table(f"{Asset.objects.count():,} assets", large)
+        grew = [
+            a["url"]
+            for b, a in zip(small, large, strict=True)
+            if b["queries"] != a["queries"]
+        ]
+        print("\ncomputed every time (cache emptied before each request)")
+        for url in URLS[:2]:
+            median, p90 = _cold(client, url)
+            print(f"  {url:<22} median {median:.1f} ms, p90 {p90:.1f} ms")
+        api = large[1]["median"]
+        print(
+            f"\nAPI, 5 assets, 10,000 in the market: median {api:.1f} ms "
+            f"(target ≤ {TARGET_MS} ms on PostgreSQL)"
+        )
+        print(
+            "query counts "
+            + (f"GREW on {', '.join(grew)}" if grew else "unchanged by size")
+        )
+        if grew:
+            sys.exit(1)
+    finally:
+        connection.close()
+        if sqlite_file is not None:
+            sqlite_file.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,361 @@
+"""Market history per UTC day: covered cap, dominance, flippening ratio, tier shares.
+
+PRODUCT.md, "Volatility and market history". The per-day caps are computed
+when snapshots change (``refresh_market_history``, on the snapshots_changed
+signal) and stored in MarketHistoryDay; a read takes a page of those rows and
+divides within each row, so its cost does not grow with the assets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django.db import connection, transaction
+
+from valuations import metrics, timecharts
+from valuations.choices import Tier
+from valuations.models import Asset, MarketHistoryDay, MarketSnapshot
+from valuations.rows import exact
+from valuations.templatetags.capsite_format import ratio
+from valuations.tiermix import EXACT, QUOTIENT
+
+BITCOIN = "bitcoin"
+ETHEREUM = "ethereum"
+# The tiers a covered cap falls in: a covered asset has a positive cap.
+TIERS: tuple[str, ...] = (Tier.LARGE, Tier.MID, Tier.SMALL)
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+INSERT_BATCH = 1000
+SNAPSHOT_CHUNK = 2000
+# The market page charts this many days at most (the API serves them all).
+CHART_DAYS = 365
+
+
+# --- Write side ------------------------------------------------------------
+
+
+def refresh_market_history(since: date | None = None) -> int:
+    """Recompute the stored MarketHistoryDay rows from ``since`` (every day when
+    None) to the last snapshot day; returns the number of days written.
+
+    Each day stands alone (no chain), so days before ``since`` stay as they
+    are. Queries: a fixed handful plus one insert per INSERT_BATCH days; the
+    snapshots are streamed once in time order, never read per day or asset.
+    """
+    with transaction.atomic():
+        _serialise()
+        ids = dict(
+            Asset.objects.filter(slug__in=[BITCOIN, ETHEREUM]).values_list("slug", "pk")
+        )
+        snapshots = MarketSnapshot.objects.all()
+        replaced = MarketHistoryDay.objects.all()
+        if since is not None:
+            start = datetime.combine(since, time.min, tzinfo=UTC)
+            snapshots = snapshots.filter(taken_at__gte=start)
+            replaced = replaced.filter(day__gte=since)
+        rows = [
+            _history_day(day, caps, ids.get(BITCOIN), ids.get(ETHEREUM))
+            for day, caps in _caps_per_day(snapshots)
+        ]
+        replaced.delete()
+        MarketHistoryDay.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+    return len(rows)
+
+
+def on_snapshots_changed(
+    *, asset_ids: list[int], since: date | None, **kwargs: Any
+) -> None:
+    """Receiver of valuations.signals.snapshots_changed: refresh once committed.
+
+    Robust, as the benchmark indices: a failed refresh is logged and leaves
+    the history as it was (``manage.py refresh_market_history`` rebuilds it).
+    """
+    if asset_ids:
+        transaction.on_commit(partial(refresh_market_history, since=since), robust=True)
+
+
+def _serialise() -> None:
+    """Make concurrent refreshes wait for each other (PostgreSQL): each deletes
+    and inserts a range of days. SQLite already allows one writer at a time."""
+    if connection.vendor == "postgresql":
+        digest = hashlib.sha256(b"capsite:market-history-days").digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _caps_per_day(
+    snapshots: Any,
+) -> Iterator[tuple[date, dict[int, Decimal | None]]]:
+    """Each UTC day with snapshots and every asset's cap at its last snapshot
+    of that day (None: no price or supply). One query, streamed in time order."""
+    day: date | None = None
+    caps: dict[int, Decimal | None] = {}
+    for asset_id, taken_at, cap in (
+        snapshots.order_by("taken_at", "asset_id")
+        .values_list("asset_id", "taken_at", "market_cap")
+        .iterator(chunk_size=SNAPSHOT_CHUNK)
+    ):
+        taken_on = taken_at.astimezone(UTC).date()
+        if taken_on != day:
+            if day is not None:
+                yield day, caps
+            day, caps = taken_on, {}
+        caps[asset_id] = cap  # ordered by time: the day's last snapshot wins
+    if day is not None:
+        yield day, caps
+
+
+def _history_day(
+    day: date,
+    caps: dict[int, Decimal | None],
+    bitcoin_id: int | None,
+    ethereum_id: int | None,
+) -> MarketHistoryDay:
+    """The stored row of one day: sums over the assets with a positive cap."""
+    total = ZERO
+    per_tier = dict.fromkeys(TIERS, ZERO)
+    count = 0
+    for cap in caps.values():
+        if cap is None or cap <= 0:
+            continue
+        count += 1
+        total = EXACT.add(total, cap)
+        tier = metrics.tier_for(cap)  # that day's cap, that day's tier
+        per_tier[tier] = EXACT.add(per_tier[tier], cap)
+
+    def covered(asset_id: int | None) -> Decimal | None:
+        cap = caps.get(asset_id) if asset_id is not None else None
+        return cap if cap is not None and cap > 0 else None
+
+    return MarketHistoryDay(
+        day=day,
+        market_cap=total,
+        asset_count=count,
+        bitcoin_market_cap=covered(bitcoin_id),
+        ethereum_market_cap=covered(ethereum_id),
+        large_market_cap=per_tier[Tier.LARGE],
+        mid_market_cap=per_tier[Tier.MID],
+        small_market_cap=per_tier[Tier.SMALL],
+    )
+
+
+# --- Read side -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One day as served: caps in USD, shares in percent (0–100), the ratio
+    as a plain quotient. None where the divisor is unknown or zero."""
+
+    date: date
+    market_cap: Decimal
+    asset_count: int
+    covered_share: Decimal | None
+    bitcoin_dominance: Decimal | None
+    ethereum_dominance: Decimal | None
+    flippening_ratio: Decimal | None
+    tiers: dict[str, Decimal | None]
+
+
+def _share(part: Decimal | None, whole: Decimal | None) -> Decimal | None:
+    """part ÷ whole in percent; None when either is unknown or whole is 0."""
+    if part is None or whole is None or whole <= 0:
+        return None
+    return QUOTIENT.divide(EXACT.multiply(part, HUNDRED), whole)
+
+
+def history_point(row: MarketHistoryDay, today_total: Decimal | None) -> HistoryPoint:
+    """A stored day with its shares: dominance and tier shares of the day's
+    covered cap; ``covered_share`` = the day's covered cap ÷ ``today_total``
+    (the current total market cap), so above 100 when the market was larger."""
+    btc, eth = row.bitcoin_market_cap, row.ethereum_market_cap
+    flip = None
+    if btc is not None and eth is not None and btc > 0:
+        flip = QUOTIENT.divide(eth, btc)
+    return HistoryPoint(
+        date=row.day,
+        market_cap=row.market_cap,
+        asset_count=row.asset_count,
+        covered_share=_share(row.market_cap, today_total),
+        bitcoin_dominance=_share(btc, row.market_cap),
+        ethereum_dominance=_share(eth, row.market_cap),
+        flippening_ratio=flip,
+        tiers={
+            tier: _share(getattr(row, f"{tier}_market_cap"), row.market_cap)
+            for tier in TIERS
+        },
+    )
+
+
+# The stored columns a page of the API reads (``.values()``: no model instances).
+COLUMNS = (
+    "day",
+    "market_cap",
+    "asset_count",
+    "bitcoin_market_cap",
+    "ethereum_market_cap",
+    *(f"{tier}_market_cap" for tier in TIERS),
+)
+
+
+def history_rows(
+    records: Iterable[dict[str, Any]], today_total: Decimal | None
+) -> list[dict[str, Any]]:
+    """API rows for ``.values(*COLUMNS)`` records: history_point's figures in
+    MarketHistoryPointSerializer's shape and formats. DRF's field machinery
+    costs several times the query on a year of days; tests pin the two equal."""
+    rows = []
+    for r in records:
+        point = history_point(MarketHistoryDay(**r), today_total)
+        rows.append(
+            {
+                "date": point.date.isoformat(),
+                "market_cap": exact(point.market_cap),
+                "asset_count": point.asset_count,
+                "covered_share": exact(point.covered_share),
+                "bitcoin_dominance": exact(point.bitcoin_dominance),
+                "ethereum_dominance": exact(point.ethereum_dominance),
+                "flippening_ratio": exact(point.flippening_ratio),
+                "tiers": {tier: exact(share) for tier, share in point.tiers.items()},
+            }
+        )
+    return rows
+
+
+def recent_days(limit: int = CHART_DAYS) -> list[MarketHistoryDay]:
+    """The last ``limit`` stored days, oldest first. One query."""
+    return list(MarketHistoryDay.objects.order_by("-day")[:limit])[::-1]
+
+
+# --- Charts ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryCharts:
+    dominance: timecharts.Chart | None
+    tiers: timecharts.Chart | None
+
+
+def history_charts(points: Sequence[HistoryPoint]) -> HistoryCharts:
+    """The market page's charts: BTC and ETH dominance with the flippening
+    ratio (two plots, one time axis), and tier shares as stacked areas.
+    Each None under two days with figures."""
+    dominated = [p for p in points if p.bitcoin_dominance is not None]
+    tiered = [
+        (p.date, {t: s or ZERO for t, s in p.tiers.items()})
+        for p in points
+        if p.asset_count
+    ]
+    tiers = timecharts.tier_area_chart(tiered, {t: Tier(t).label for t in TIERS})
+    if tiers is not None:
+        tiers = replace(tiers, caption="Tier shares of the market cap covered each day")
+    return HistoryCharts(dominance=_dominance_chart(dominated), tiers=tiers)
+
+
+def _percent_text(value: Decimal | None) -> str:
+    return "—" if value is None else f"{ratio(value, 1)} %"
+
+
+def _ratio_text(value: Decimal | None) -> str:
+    return "—" if value is None else ratio(value, 4)
+
+
+def _line_plot(
+    caption: str,
+    times: Sequence[date],
+    series: Sequence[tuple[str, str, Sequence[Decimal | None]]],
+    *,
+    percent: bool,
+) -> tuple[timecharts.Plot, Any]:
+    """A plot of lines on one scale (percent or a plain ratio), built from the
+    site's chart component (valuations.timecharts)."""
+    known = [v for _, _, values in series for v in values if v is not None]
+    axes = timecharts._Axes(times, min(known), max(known))
+    lines = []
+    for key, _, values in series:
+        points = [
+            (axes.x(when), axes.y(v))
+            for when, v in zip(times, values, strict=True)
+            if v is not None
+        ]
+        if points:
+            lines.append(timecharts.Line(key, timecharts._polyline(points)))
+    fmt = _percent_text if percent else _ratio_text
+    summary = timecharts._summary(
+        [(label, list(zip(times, values, strict=True))) for _, label, values in series],
+        fmt,
+    )
+    label = timecharts.axis_percent if percent else _axis_ratio
+    plot = timecharts.Plot(
+        caption=caption,
+        summary=summary,
+        lines=lines,
+        bands=[],
+        y_ticks=axes.y_ticks(label),
+        x_ticks=axes.x_ticks(),
+        dots=[key for key, _, _ in series],
+    )
+    return plot, axes
+
+
+def _axis_ratio(value: Decimal, step: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def _dominance_chart(points: Sequence[HistoryPoint]) -> timecharts.Chart | None:
+    if len(points) < 2:
+        return None
+    times = [p.date for p in points]
+    shares: list[tuple[str, str, Sequence[Decimal | None]]] = [
+        ("btc", "Bitcoin dominance", [p.bitcoin_dominance for p in points]),
+        ("eth", "Ethereum dominance", [p.ethereum_dominance for p in points]),
+    ]
+    plots = []
+    share_plot, share_axes = _line_plot("Dominance", times, shares, percent=True)
+    plots.append(share_plot)
+    flips = [p.flippening_ratio for p in points]
+    flip_axes = None
+    if sum(1 for f in flips if f is not None) >= 2:
+        flip_plot, flip_axes = _line_plot(
+            "Flippening ratio (ETH ÷ BTC cap)",
+            times,
+            [("flip", "Flippening ratio", flips)],
+            percent=False,
+        )
+        plots.append(flip_plot)
+    columns = [
+        timecharts.Column("btc", "BTC dominance", "key btc"),
+        timecharts.Column("eth", "ETH dominance", "key eth"),
+    ]
+    if flip_axes is not None:
+        columns.append(timecharts.Column("flip", "ETH ÷ BTC", "key flip"))
+    rows = []
+    for i, point in enumerate(points):
+        values = [point.bitcoin_dominance, point.ethereum_dominance]
+        ys = timecharts._dot_ys(share_axes, values)
+        cells = [_percent_text(v) for v in values]
+        if flip_axes is not None:
+            ys += timecharts._dot_ys(flip_axes, [flips[i]])
+            cells.append(_ratio_text(flips[i]))
+        rows.append(
+            timecharts.Row(
+                timecharts.day_label(point.date),
+                share_axes.percent(point.date),
+                " ".join(ys),
+                cells,
+            )
+        )
+    return timecharts.Chart(
+        caption="Dominance and the flippening ratio",
+        note=f"{len(points)} days, within the assets with a snapshot each day",
+        plots=plots,
+        columns=columns,
+        rows=rows,
+    )
