@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from html import unescape
 
 import pytest
@@ -214,7 +214,7 @@ def test_rounded_buy_only_amounts_always_add_up_to_the_cash_in_cents(
 
     plan = in_cents(exact)
 
-    cash_in_cents = cash.quantize(CENT)
+    cash_in_cents = cash.quantize(CENT, rounding=ROUND_HALF_UP)  # as shown
     assert sum(plan.amounts.values()) == cash_in_cents
     assert sum(t.amount for t in plan.trades) == cash_in_cents
     assert all(t.amount > 0 for t in plan.trades)

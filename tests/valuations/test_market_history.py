@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.factories import AssetFactory, MarketSnapshotFactory
 from tests.valuations.market_history_data import BILLION, DAYS, build_market
@@ -140,10 +142,11 @@ def test_snapshot_writes_refresh_the_history_once_committed(
     assert (row.day, row.market_cap, row.bitcoin_market_cap) == (DAYS[0], 3000, 3000)
 
 
-@pytest.mark.parametrize("extra", [0, 50])
-def test_refresh_runs_a_fixed_number_of_queries(django_assert_num_queries, extra):
+def test_refresh_runs_the_same_queries_however_many_assets():
     build_market()
-    for n in range(extra):
+    with CaptureQueriesContext(connection) as few:
+        refresh_market_history()
+    for n in range(50):
         asset = AssetFactory(slug=f"extra-{n}", price=D(1), circulating_supply=D(5))
         MarketSnapshot.objects.create(
             asset=asset,
@@ -151,10 +154,12 @@ def test_refresh_runs_a_fixed_number_of_queries(django_assert_num_queries, extra
             price=D(1),
             circulating_supply=D(5),
         )
-    # Savepoint, bitcoin and ethereum ids, the streamed snapshots, the delete,
-    # the insert, release.
-    with django_assert_num_queries(6):
+    with CaptureQueriesContext(connection) as many:
         refresh_market_history()
+
+    # The bitcoin and ethereum ids, the streamed snapshots, the delete, the
+    # insert, and the transaction's own statements (which differ by database).
+    assert len(many) == len(few) <= 7
 
 
 def test_charts_draw_dominance_flippening_and_tier_areas():
