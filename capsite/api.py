@@ -68,9 +68,21 @@ def decimal_length(whole_digits: int, decimal_places: int) -> int:
 _DECIMAL_SHAPE = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")
 
 
+def decimal_text_problem(text: str, whole_digits: int, decimal_places: int) -> str:
+    """Why a decimal string is not in the API's one shape: "" when it is, the
+    message when it is too long, "invalid" (the field's own message) when it is
+    not digits with an optional fraction (no exponent, no spaces). Digit counts
+    and the sign are left to the field, whose messages name the limit."""
+    longest = decimal_length(whole_digits, decimal_places)
+    if len(text) > longest:
+        return f"Ensure this value has at most {longest} characters."
+    if not _DECIMAL_SHAPE.fullmatch(text):
+        return "invalid"
+    return ""
+
+
 class _ExactDecimalField(serializers.DecimalField):
     default_error_messages = {
-        "too_long": "Ensure this value has at most {length} characters.",
         "string": (
             'Send a decimal as a JSON string, e.g. "0.5": a JSON number can '
             "lose digits."
@@ -89,11 +101,13 @@ class _ExactDecimalField(serializers.DecimalField):
         # and the sign are left to DRF, whose messages name the limit.
         if not isinstance(data, str):
             self.fail("string")
-        longest = decimal_length(self.max_whole_digits or 0, self.decimal_places or 0)
-        if len(data) > longest:
-            self.fail("too_long", length=longest)
-        if not _DECIMAL_SHAPE.fullmatch(data):
+        problem = decimal_text_problem(
+            data, self.max_whole_digits or 0, self.decimal_places or 0
+        )
+        if problem == "invalid":
             self.fail("invalid")
+        if problem:
+            raise serializers.ValidationError(problem, code="max_length")
         if data.startswith("-") and self.min_value is not None and self.min_value >= 0:
             self.fail("min_value", min_value=self.min_value)  # "-0" included
         return super().to_internal_value(data)
@@ -206,19 +220,16 @@ class DecimalQueryField(forms.DecimalField):
 
     def to_python(self, value: Any) -> Any:
         if isinstance(value, str) and value:
-            longest = decimal_length(
-                (self.max_digits or 0) - (self.decimal_places or 0),
-                self.decimal_places or 0,
+            places = self.decimal_places or 0
+            problem = decimal_text_problem(
+                value, (self.max_digits or 0) - places, places
             )
-            if len(value) > longest:
-                raise forms.ValidationError(
-                    f"Ensure this value has at most {longest} characters.",
-                    code="max_length",
-                )
-            if not _DECIMAL_SHAPE.fullmatch(value):
+            if problem == "invalid":
                 raise forms.ValidationError(
                     self.error_messages["invalid"], code="invalid"
                 )
+            if problem:
+                raise forms.ValidationError(problem, code="max_length")
         return super().to_python(value)
 
 
@@ -230,6 +241,16 @@ CONDITION_HEADERS = {"If-None-Match": 1000, "If-Modified-Since": 64}
 MAX_PAGE = 2**31 - 1
 
 
+def _whole_number(request: Any, name: str, highest: int, default: int) -> int:
+    """A query parameter that must be a whole number from 1 to ``highest``."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= highest:
+        raise ValidationError({name: [f"A whole number from 1 to {highest}."]})
+    return int(raw)
+
+
 class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
@@ -238,34 +259,14 @@ class Pagination(PageNumberPagination):
     def get_page_size(self, request: Any) -> int:
         # Out of range is an error, not a quiet clamp: a client asking for 500
         # rows learns the limit instead of mistaking 250 for the whole list.
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        if (
-            not raw.isascii()
-            or not raw.isdigit()
-            or not (1 <= int(raw) <= self.max_page_size)
-        ):
-            raise ValidationError(
-                {
-                    self.page_size_query_param: [
-                        f"A whole number from 1 to {self.max_page_size}."
-                    ]
-                }
-            )
-        return int(raw)
+        return _whole_number(
+            request, self.page_size_query_param, self.max_page_size, self.page_size
+        )
 
     def get_page_number(self, request: Any, paginator: DjangoPaginator) -> int:
         # DRF reads a blank page as 1 and takes "last"; the schema says a
         # whole number from 1. Past the end stays DRF's 404.
-        raw = request.query_params.get(self.page_query_param)
-        if raw is None:
-            return 1
-        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-            raise ValidationError(
-                {self.page_query_param: [f"A whole number from 1 to {MAX_PAGE}."]}
-            )
-        return int(raw)
+        return _whole_number(request, self.page_query_param, MAX_PAGE, 1)
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         # The limits, so that a client knows them before a 404 or a short page.
