@@ -29,27 +29,36 @@ _BARE_500 = (
 )
 
 
+# What an /api/ error says, in DRF's shape, per status.
+_API_DETAIL = {
+    400: "Bad request.",
+    403: "You do not have permission to perform this action.",
+    404: "Not found.",
+    500: "A server error occurred.",
+}
+
+
 def _api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+def _api_answer(request: HttpRequest, status: int) -> JsonResponse | None:
+    """The JSON error for a request under /api/; None for a page."""
+    if not _api(request):
+        return None
+    return JsonResponse({"detail": _API_DETAIL[status]}, status=status)
+
+
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if _api(request):
-        return JsonResponse({"detail": "Bad request."}, status=400)
-    return defaults.bad_request(request, exception)
+    return _api_answer(request, 400) or defaults.bad_request(request, exception)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if _api(request):
-        detail = "You do not have permission to perform this action."
-        return JsonResponse({"detail": detail}, status=403)
-    return defaults.permission_denied(request, exception)
+    return _api_answer(request, 403) or defaults.permission_denied(request, exception)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if _api(request):
-        return JsonResponse({"detail": "Not found."}, status=404)
-    return defaults.page_not_found(request, exception)
+    return _api_answer(request, 404) or defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -59,8 +68,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     page runs no context processor and no query; if even that cannot render,
     plain HTML answers.
     """
-    if _api(request):
-        return JsonResponse({"detail": "A server error occurred."}, status=500)
+    if answer := _api_answer(request, 500):
+        return answer
     try:
         body = loader.get_template("500.html").render()
     except Exception:

@@ -38,15 +38,18 @@ def _grouped(value: Decimal, places: int) -> str:
         return f"{value.quantize(quantum, rounding=ROUND_HALF_UP):,.{places}f}"
 
 
+def _dollars(number: Decimal, places: int) -> str:
+    sign = "-" if number < 0 else ""
+    return f"{sign}${_grouped(abs(number), places)}"
+
+
 @register.filter
 def usd(value: object) -> str:
     """Dollars in full with separators: $20,000,000 (cents only below $1,000)."""
     number = _as_decimal(value)
     if number is None:
         return DASH
-    places = 0 if abs(number) >= 1000 else 2
-    sign = "-" if number < 0 else ""
-    return f"{sign}${_grouped(abs(number), places)}"
+    return _dollars(number, 0 if abs(number) >= 1000 else 2)
 
 
 @register.filter
@@ -116,7 +119,7 @@ def amount(value: object) -> str:
         return DASH
     if abs(number) >= 1000 or number == number.to_integral_value():
         return _grouped(number, 0)
-    return f"{number.normalize():,f}"
+    return quantity(number)
 
 
 @register.filter
@@ -154,8 +157,7 @@ def cents(value: object) -> str:
     number = _as_decimal(value)
     if number is None:
         return DASH
-    sign = "-" if number < 0 else ""
-    return f"{sign}${_grouped(abs(number), 2)}"
+    return _dollars(number, 2)
 
 
 @register.filter
