@@ -21,6 +21,7 @@ os.environ.setdefault("CAPSITE_API_USER_RATE", "100000/min")
 from market_page import (  # noqa: E402 - the bench folder is not a package
     _analyze,
     _configure,
+    _grew,
     _grow_to,
     _measure,
     _print_table,
@@ -43,14 +44,6 @@ def _portfolio_urls(pk: int) -> list[str]:
         f"{base}/allocation/",
         f"{base}/holdings/?page_size=250",
         f"{base}/rebalance/",
-    ]
-
-
-def _changed(before: list[dict], after: list[dict]) -> list[str]:
-    return [
-        a["url"]
-        for b, a in zip(before, after, strict=True)
-        if b["queries"] != a["queries"]
     ]
 
 
@@ -101,7 +94,7 @@ def main() -> None:
         _print_table(
             f"{LARGE_HOLDINGS} holdings, {TRANSACTIONS:,} transactions", large_rows
         )
-        grew = _changed(small_market, large_market) + _changed(small_rows, large_rows)
+        grew = _grew(small_market, large_market) + _grew(small_rows, large_rows)
         print(
             "\nquery counts "
             + (f"GREW on {', '.join(grew)}" if grew else "unchanged by size")

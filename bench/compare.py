@@ -24,8 +24,10 @@ os.environ.setdefault("CAPSITE_API_USER_RATE", "100000/min")
 from market_page import (  # noqa: E402 - the bench folder is not a package
     _analyze,
     _configure,
+    _grew,
     _grow_to,
     _measure,
+    _plain_static_files,
     _print_table,
 )
 
@@ -38,25 +40,13 @@ TARGET_MS = 50
 COLD_REQUESTS = 30
 
 
-def _cold(client, url: str) -> tuple[float, float]:
-    """Median and p90 ms with the cache emptied before each request: every
-    answer computed from the database, as after a market write."""
-    import statistics
-    import time
-
+def _cold(client, url: str) -> dict[str, object]:
+    """``_measure`` with the cache emptied before each request and no warm-up:
+    every answer computed from the database, as after a market write."""
     from django.core.cache import cache
 
-    samples = []
-    for _ in range(COLD_REQUESTS):
-        cache.clear()
-        start = time.perf_counter()
-        response = client.get(url)
-        samples.append((time.perf_counter() - start) * 1000)
-        if response.status_code != 200:
-            raise SystemExit(f"GET {url} answered {response.status_code}")
-    return (
-        statistics.median(samples),
-        statistics.quantiles(samples, n=10, method="inclusive")[-1],
+    return _measure(
+        client, url, warmup=0, requests=COLD_REQUESTS, before_each=cache.clear
     )
 
 
@@ -77,13 +67,7 @@ def main() -> None:
     from valuations.models import Asset, MarketSnapshot
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    # DEBUG off would want collectstatic's manifest; the plain storage needs none.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
+    _plain_static_files()
     print(
         f"capsite compare bench on {connection.vendor} "
         f"({connection.settings_dict['NAME']})"
@@ -101,15 +85,13 @@ def main() -> None:
         _analyze()
         large = [_measure(client, url) for url in URLS]
         _print_table(f"{Asset.objects.count():,} assets", large)
-        grew = [
-            a["url"]
-            for b, a in zip(small, large, strict=True)
-            if b["queries"] != a["queries"]
-        ]
+        grew = _grew(small, large)
         print("\ncomputed every time (cache emptied before each request)")
         for url in URLS[:2]:
-            median, p90 = _cold(client, url)
-            print(f"  {url:<22} median {median:.1f} ms, p90 {p90:.1f} ms")
+            cold = _cold(client, url)
+            print(
+                f"  {url:<22} median {cold['median']:.1f} ms, p90 {cold['p90']:.1f} ms"
+            )
         api = large[1]["median"]
         print(
             f"\nAPI, 5 assets, 10,000 in the market: median {api:.1f} ms "

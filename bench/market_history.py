@@ -1,11 +1,12 @@
 """Benchmark GET /api/v1/market/history/ at 100 and 10,000 assets, and its refresh.
 
-Run: DATABASE_URL=postgres://…/capsite_h16c .venv/bin/python bench/market_history.py
-(an empty database: the script migrates it), or without DATABASE_URL on a
-throwaway SQLite file. Loads the bundled market (100 assets, ~17,000 daily
-snapshots), stores the history (valuations.history), and times the endpoint;
-then grows to 10,000 assets with a week of snapshots each, refreshes again and
-times it again. Exits 1 if the endpoint's query count grows with the assets.
+Run: .venv/bin/python bench/market_history.py  (SQLite under /tmp), or with
+DATABASE_URL=postgres://…/capsite_bench_history for PostgreSQL (the name must
+contain "bench": the database is dropped and recreated). Loads the bundled
+market (100 assets, ~17,000 daily snapshots), stores the history
+(valuations.history), and times the endpoint; then grows to 10,000 assets with
+a week of snapshots each, refreshes again and times it again. Exits 1 if the
+endpoint's query count grows with the assets.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ os.environ.setdefault("CAPSITE_API_USER_RATE", "100000/min")
 from market_page import (  # noqa: E402 - the bench folder is not a package
     _analyze,
     _configure,
+    _grew,
     _grow_to,
     _measure,
     _print_table,
@@ -34,23 +36,6 @@ URLS = [
     "/api/v1/market/history/?start=2026-01-01&end=2026-03-31",
 ]
 SNAPSHOT_DAYS = 7
-
-
-def _migrate() -> None:
-    """Migrate; while two branches of migrations wait for their merge, build the
-    tables from the models instead (the history needs no migration-only index)."""
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.core.management.base import CommandError
-
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-    except CommandError as error:
-        print(f"  migrate: {error}".splitlines()[0], "- using the models' tables")
-        settings.MIGRATION_MODULES = {
-            app.label: None for app in __import__("django").apps.apps.get_app_configs()
-        }
-        call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
 
 
 def _week_of_snapshots() -> int:
@@ -83,19 +68,7 @@ def _timed_refresh(label: str, since=None) -> None:
 
 
 def main() -> None:
-    if (
-        os.environ.get("DATABASE_URL", "").startswith("postgres")
-        and "bench" not in (os.environ["DATABASE_URL"].rsplit("/", 1)[-1])
-    ):
-        # An empty database made for this run: not dropped and recreated here.
-        saved = os.environ.pop("DATABASE_URL")
-        sqlite_file = _configure()
-        os.environ["DATABASE_URL"] = saved
-        if sqlite_file:
-            sqlite_file.unlink()
-        sqlite_file = None
-    else:
-        sqlite_file = _configure()
+    sqlite_file = _configure()
     warnings.filterwarnings("ignore", message="No directory at")
 
     import django
@@ -103,6 +76,7 @@ def main() -> None:
     django.setup()
 
     from django.conf import settings
+    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
@@ -115,7 +89,7 @@ def main() -> None:
         f"market history bench on {connection.vendor} ({settings.DATABASES['default']['NAME']})"
     )
     try:
-        _migrate()
+        call_command("migrate", verbosity=0, interactive=False)
         load_bundled_market_data()
         _timed_refresh("of the bundled history")
         _analyze()
@@ -134,14 +108,10 @@ def main() -> None:
         large = [_measure(client, url) for url in URLS]
         _print_table("10,000 assets", large)
     finally:
-        if sqlite_file:
-            connection.close()
+        connection.close()
+        if sqlite_file is not None:
             sqlite_file.unlink(missing_ok=True)
-    grown = [
-        a["url"]
-        for a, b in zip(large, small, strict=True)
-        if a["queries"] != b["queries"]
-    ]
+    grown = _grew(small, large)
     if grown:
         sys.exit(f"query count grew with the assets: {grown}")
 

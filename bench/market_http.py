@@ -28,12 +28,19 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
+
+from market_page import (  # noqa: E402 - the bench folder is not a package
+    _analyze,
+    _recreate_postgres_database,
+)
+
 PORT = 8765
 BASE = f"http://127.0.0.1:{PORT}"
 
@@ -73,19 +80,47 @@ def _env(database_url: str) -> dict[str, str]:
     return env
 
 
-def _prepare(size: int, env: dict[str, str]) -> tuple[float, float]:
-    """Fresh database with ``size`` assets; return the seconds of a full
-    recompute and of the refresh after an import that moves 1 % of the caps."""
+def _arguments(doc: str, sizes: str) -> argparse.ArgumentParser:
+    """The options every wrk bench takes; the caller may add its own."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--sizes", default=sizes)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--conns", type=int, default=8)
+    return parser
+
+
+def _checked_database_url() -> str:
+    """DATABASE_URL, when it names a PostgreSQL bench database and wrk is here."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres") or "bench" not in url.rsplit("/", 1)[-1]:
+        sys.exit("Set DATABASE_URL to a PostgreSQL database whose name has 'bench'.")
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install -y wrk")
+    return url
+
+
+def _lua_script() -> str:
+    """A file holding LUA, for wrk's -s."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(LUA)
+    return handle.name
+
+
+def _fresh_market(
+    size: int, env: dict[str, str], generate: Callable[[int], None]
+) -> None:
+    """Set Django up on a dropped and recreated database, migrated, with static
+    files collected, the bundled market loaded and ``generate(missing)`` called
+    for the assets missing up to ``size``. The caller runs ANALYZE."""
     os.environ.update(env)
     import django
 
     django.setup()
     from django.core.management import call_command
     from django.db import connection
-    from market_page import _recreate_postgres_database
 
     from valuations.imports import load_bundled_market_data
-    from valuations.state import refresh_market_state
 
     connection.close()
     _recreate_postgres_database(env["DATABASE_URL"])
@@ -95,9 +130,18 @@ def _prepare(size: int, env: dict[str, str]) -> tuple[float, float]:
     load_bundled_market_data()
     missing = size - _count()
     if missing > 0:
-        _bulk_load(missing)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        generate(missing)
+
+
+def _prepare(size: int, env: dict[str, str]) -> tuple[float, float]:
+    """Fresh database with ``size`` assets; return the seconds of a full
+    recompute and of the refresh after an import that moves 1 % of the caps."""
+    _fresh_market(size, env, _bulk_load)
+    from django.db import connection
+
+    from valuations.state import refresh_market_state
+
+    _analyze()
     started = time.perf_counter()
     refresh_market_state()
     full = time.perf_counter() - started
@@ -105,8 +149,7 @@ def _prepare(size: int, env: dict[str, str]) -> tuple[float, float]:
     started = time.perf_counter()
     refresh_market_state(asset_ids=moved)
     incremental = time.perf_counter() - started
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    _analyze()
     connection.close()
     return full, incremental
 
@@ -164,13 +207,13 @@ def _generate(count: int) -> None:
             """
             INSERT INTO valuations_asset (slug, symbol, name, price,
                 circulating_supply, total_supply, max_supply, volume_24h,
-                last_updated, source, tier, liquidity)
+                last_updated, source, tier, liquidity, quality_flags)
             SELECT 'gen-' || g, 'g' || g, 'Generated coin ' || g, p, c, c * 2,
                    CASE WHEN g %% 3 = 0 THEN NULL ELSE c * 4 END,
                    CASE WHEN g %% 50 = 0 THEN NULL
                         ELSE round(p * c * power(10, random() * 3 - 3)::numeric, 2) END,
                    now() - interval '1 minute' * (g %% 600), 'bench', 'unranked',
-                   NULL
+                   NULL, ''
             FROM (
                 SELECT g, round(power(10, random() * 8 - 4)::numeric, 8) AS p,
                        round(power(10, random() * 6 + 4)::numeric, 2) AS c
@@ -236,8 +279,12 @@ def _wrk(path: str, seconds: int, conns: int, script: str) -> tuple[float, ...]:
     return rps, p50, p95, p99, float(errors.group(1) if errors else 0)
 
 
-def _run(args: argparse.Namespace, script: str) -> dict[str, dict[str, float]]:
-    results: dict[str, list[tuple[float, ...]]] = {p: [] for p in REFERENCES + PATHS}
+def _run(
+    args: argparse.Namespace, script: str, paths: list[str] = PATHS
+) -> dict[str, dict[str, float]]:
+    """Medians over ``args.rounds`` interleaved rounds of the references and
+    ``paths``, keyed by path."""
+    results: dict[str, list[tuple[float, ...]]] = {p: [] for p in REFERENCES + paths}
     for _ in range(args.rounds):
         for path in results:
             results[path].append(_wrk(path, args.duration, args.conns, script))
@@ -250,14 +297,21 @@ def _run(args: argparse.Namespace, script: str) -> dict[str, dict[str, float]]:
     }
 
 
-def _print(
-    size: int, refresh: tuple[float, float], table: dict[str, dict[str, float]]
-) -> None:
+def _serve_and_run(
+    env: dict[str, str], args: argparse.Namespace, script: str, paths: list[str]
+) -> dict[str, dict[str, float]]:
+    """Serve the site with gunicorn for one ``_run`` of ``paths``."""
+    server = _serve(env)
+    try:
+        return _run(args, script, paths)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def _print_table(table: dict[str, dict[str, float]]) -> None:
+    """A ``_run`` table: each path's figures and its rps ÷ the references'."""
     bare, values = (table[p]["rps"] for p in REFERENCES)
-    print(
-        f"\n{size:,} assets; full market-state recompute {refresh[0]:.2f} s; "
-        f"refresh after moving {size // 100:,} caps {refresh[1]:.2f} s"
-    )
     print(
         f"{'path':64} {'rps':>7} {'p50':>7} {'p95':>7} {'p99':>7}"
         f" {'÷bare':>6} {'÷values':>7} {'non2xx':>6}"
@@ -271,30 +325,18 @@ def _print(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100,10000")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=int, default=5)
-    parser.add_argument("--conns", type=int, default=8)
-    args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres") or "bench" not in url.rsplit("/", 1)[-1]:
-        sys.exit("Set DATABASE_URL to a PostgreSQL database whose name has 'bench'.")
-    if not shutil.which("wrk"):
-        sys.exit("wrk is missing: apt-get install -y wrk")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(LUA)
-    env = _env(url)
+    args = _arguments(__doc__, "100,10000").parse_args()
+    env = _env(_checked_database_url())
+    script = _lua_script()
     tables: dict[int, dict[str, dict[str, float]]] = {}
     for size in (int(s) for s in args.sizes.split(",")):
-        refresh = _prepare(size, env)
-        server = _serve(env)
-        try:
-            tables[size] = _run(args, handle.name)
-        finally:
-            server.terminate()
-            server.wait()
-        _print(size, refresh, tables[size])
+        full, incremental = _prepare(size, env)
+        tables[size] = _serve_and_run(env, args, script, PATHS)
+        print(
+            f"\n{size:,} assets; full market-state recompute {full:.2f} s; "
+            f"refresh after moving {size // 100:,} caps {incremental:.2f} s"
+        )
+        _print_table(tables[size])
     smallest = min(tables)
     print(f"\nmedian p50 at each size ÷ at {smallest:,} assets")
     for path in PATHS:

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -161,24 +162,50 @@ def _analyze() -> None:
         cursor.execute("ANALYZE")
 
 
-def _measure(client, url: str) -> dict[str, object]:
-    """Warm up, then time REQUESTS GETs; count queries on one more request.
+def _plain_static_files() -> None:
+    """DEBUG off would want collectstatic's manifest; the plain storage needs none."""
+    from django.conf import settings
 
-    "SQL ms" is the database time of that one counted request, for a rough split
-    between the database and Python (view and template).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
+
+
+def _measure(
+    client,
+    url: str,
+    *,
+    warmup: int = WARMUP,
+    requests: int = REQUESTS,
+    before_each: Callable[[], object] | None = None,
+) -> dict[str, object]:
+    """Warm up, then time ``requests`` GETs; count queries on one more request.
+
+    ``before_each`` runs before every timed request, outside the timing (e.g.
+    ``cache.clear`` to time answers computed every time). "SQL ms" is the
+    database time of the counted request, for a rough split between the
+    database and Python (view and template).
     """
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    for _ in range(WARMUP):
-        response = client.get(url)
+    def fail(response) -> None:
         if response.status_code != 200:
             raise SystemExit(f"GET {url} answered {response.status_code}")
+
+    for _ in range(warmup):
+        fail(client.get(url))
     samples = []
-    for _ in range(REQUESTS):
+    for _ in range(requests):
+        if before_each is not None:
+            before_each()
         start = time.perf_counter()
         response = client.get(url)
         samples.append((time.perf_counter() - start) * 1000)
+        fail(response)
     # Counted apart from the timed requests: capturing forces a logging cursor.
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
@@ -190,6 +217,15 @@ def _measure(client, url: str) -> dict[str, object]:
         "sql": sum(float(q["time"]) for q in queries.captured_queries) * 1000,
         "kb": len(response.content) / 1024,
     }
+
+
+def _grew(before: list[dict], after: list[dict]) -> list[str]:
+    """The urls whose query count differs between two runs of ``_measure``."""
+    return [
+        a["url"]
+        for b, a in zip(before, after, strict=True)
+        if b["queries"] != a["queries"]
+    ]
 
 
 def _print_table(title: str, rows: list[dict[str, object]]) -> None:
@@ -222,13 +258,7 @@ def main() -> None:
     from valuations.models import Asset, MarketSnapshot
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    # DEBUG off would want collectstatic's manifest; the plain storage needs none.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
+    _plain_static_files()
 
     vendor = connection.vendor
     print(
@@ -264,11 +294,7 @@ def main() -> None:
             f"{MarketSnapshot.objects.count():,} snapshots",
             after,
         )
-        changed = [
-            b["url"]
-            for b, a in zip(before, after, strict=True)
-            if b["queries"] != a["queries"]
-        ]
+        changed = _grew(before, after)
         print(
             "\nquery counts "
             + (f"GREW on {', '.join(changed)}" if changed else "unchanged by size")

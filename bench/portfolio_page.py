@@ -31,7 +31,9 @@ from market_page import (  # noqa: E402 - the bench folder is not a package
     _analyze,
     _configure,
     _generated_assets,
+    _grew,
     _measure,
+    _plain_static_files,
     _print_table,
 )
 
@@ -205,12 +207,7 @@ def main() -> None:
     from valuations.models import Asset, MarketSnapshot
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
+    _plain_static_files()
 
     print(
         f"capsite portfolio bench on {connection.vendor} "
@@ -258,11 +255,7 @@ def main() -> None:
             "transactions",
             after,
         )
-        changed = [
-            a["url"]
-            for b, a in zip(before, after, strict=True)
-            if b["queries"] != a["queries"]
-        ]
+        changed = _grew(before, after)
         print(
             "\nquery counts "
             + (f"GREW on {', '.join(changed)}" if changed else "unchanged by size")
