@@ -52,7 +52,7 @@ _Row = TypeVar("_Row")
 ORDERINGS = ["rank", "market_cap", "volume_24h", "price"]
 
 
-def _request_state(request: Any) -> MarketState:
+def request_state(request: Any) -> MarketState:
     """The market state, read once per request (one primary-key read): the
     ETag, Last-Modified and the response all need it."""
     if not hasattr(request, "_market_state"):
@@ -61,23 +61,23 @@ def _request_state(request: Any) -> MarketState:
     return state
 
 
-def _request_version(request: Any) -> Version:
+def request_version(request: Any) -> Version:
     """The market version as of this request, worked out once: ETag,
     Last-Modified and the cached page agree even at a staleness turn."""
     if not hasattr(request, "_market_version"):
-        request._market_version = version_of(_request_state(request), timezone.now())
+        request._market_version = version_of(request_state(request), timezone.now())
     version: Version = request._market_version
     return version
 
 
 def _etag(request: Any, *args: Any, **kwargs: Any) -> str:
-    tag = _request_version(request).tag
+    tag = request_version(request).tag
     key = f"{tag}|{request.get_full_path()}|{request.headers.get('Accept', '')}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _last_modified(request: Any, *args: Any, **kwargs: Any) -> datetime | None:
-    return _request_version(request).last_modified
+    return request_version(request).last_modified
 
 
 def conditional(
@@ -220,7 +220,7 @@ class _MarketContextMixin(_AssetView):
     def get_serializer_context(self) -> dict[str, Any]:
         return {
             **super().get_serializer_context(),
-            "total_market_cap": _request_state(self.request).total_market_cap,
+            "total_market_cap": request_state(self.request).total_market_cap,
         }
 
 
@@ -243,10 +243,10 @@ class AssetListView(_MarketContextMixin, generics.ListAPIView[Asset]):
         # A page is a function of the market version and the address: kept in
         # the shared cache per version, built again only after a market write
         # (or an asset turning stale). Errors are raised before it is stored.
-        state = _request_state(request)
+        state = request_state(request)
         now = timezone.now()
         digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-        key = f"asset-list:{_request_version(request).tag}:{digest}"
+        key = f"asset-list:{request_version(request).tag}:{digest}"
         payload = cache.get(key)
         if payload is not None:
             return Response(payload)
@@ -328,7 +328,7 @@ class MarketView(views.APIView):
 
     @extend_schema(responses=MarketSerializer)
     def get(self, request: Request) -> Response:
-        summary = queries.market_summary(_request_state(request))
+        summary = queries.market_summary(request_state(request))
         overview = summary.overview
         data = {
             "total_market_cap": overview.total_market_cap,

@@ -9,7 +9,7 @@ class ValuationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Snapshot writes move the stored benchmark indices from their first day.
-        from valuations import history, indices, volatility
+        from valuations import history, indices, state, volatility
         from valuations.signals import snapshots_changed
 
         snapshots_changed.connect(indices.on_snapshots_changed, dispatch_uid="indices")
@@ -20,3 +20,6 @@ class ValuationsConfig(AppConfig):
         snapshots_changed.connect(
             volatility.on_snapshots_changed, dispatch_uid="volatility"
         )
+        # Last: the market version moves once both the history and volatility
+        # are stored, so cached pages and ETags never keep the old figures.
+        snapshots_changed.connect(state.on_snapshots_changed, dispatch_uid="version")

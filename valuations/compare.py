@@ -18,20 +18,20 @@ from decimal import ROUND_CEILING, Context, Decimal, localcontext
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models.functions import TruncDate
 
-from valuations import metrics, quality
+from valuations import metrics, quality, queries
 from valuations.metrics import PRICE_QUANTUM, AssetFigures
 from valuations.models import Asset, MarketSnapshot
 from valuations.templatetags.capsite_format import ratio
 from valuations.timecharts import (
-    TOP,
+    Axes,
     Chart,
     Column,
-    Line,
     Plot,
     Row,
-    _Axes,
-    _polyline,
+    axis_number,
     day_label,
+    dot_ys,
+    line_plot,
 )
 
 MIN_ASSETS, MAX_ASSETS = 2, 5
@@ -192,14 +192,7 @@ def compare_assets(
     assets = [found[s] for s in slugs]
     compared = []
     for asset in assets:
-        figures = metrics.asset_figures(
-            price=asset.price,
-            circulating_supply=asset.circulating_supply,
-            total_supply=asset.total_supply,
-            max_supply=asset.max_supply,
-            volume_24h=asset.volume_24h,
-            total_market_cap=total_market_cap,
-        )
+        figures = queries.figures_for(asset, total_market_cap)
         compared.append(
             ComparedAsset(
                 asset=asset,
@@ -293,27 +286,17 @@ def _indexed_history(
 # -- the chart ---------------------------------------------------------------
 
 
-def _axis_index(value: Decimal, step: Decimal) -> str:
-    return f"{value.normalize():f}"
+def _level_text(value: Decimal | None) -> str:
+    return "—" if value is None else ratio(value, 1)
 
 
 def _index_plot(
     caption: str,
     days: list[IndexDay],
     series: list[tuple[str, str, list[Decimal | None]]],
-) -> tuple[Plot, _Axes]:
+) -> tuple[Plot, Axes]:
+    """A plot of index levels, summed up by each series' last level."""
     times = [d.day for d in days]
-    known = [v for _, _, values in series for v in values if v is not None]
-    axes = _Axes(times, min(known), max(known))
-    lines = []
-    for key, _, values in series:
-        points = [
-            (axes.x(t), axes.y(v))
-            for t, v in zip(times, values, strict=True)
-            if v is not None
-        ]
-        if points:
-            lines.append(Line(key, _polyline(points)))
     parts = []
     for _, label, values in series:
         last = next((v for v in reversed(values) if v is not None), None)
@@ -324,16 +307,7 @@ def _index_plot(
         + ", ".join(parts)
         + "."
     )
-    plot = Plot(
-        caption=caption,
-        summary=summary,
-        lines=lines,
-        bands=[],
-        y_ticks=axes.y_ticks(_axis_index),
-        x_ticks=axes.x_ticks(),
-        dots=[key for key, _, _ in series],
-    )
-    return plot, axes
+    return line_plot(caption, times, series, _level_text, axis_number, summary)
 
 
 def comparison_chart(comparison: Comparison) -> Chart | None:
@@ -367,10 +341,9 @@ def comparison_chart(comparison: Comparison) -> Chart | None:
         for (_plot, axes), series in zip(
             plots_axes, [price_series, cap_series], strict=False
         ):
-            for _, _, values in series:
-                v = values[i]
-                ys.append("-" if v is None else f"{TOP + axes.y(v):g}")
-                cells.append("—" if v is None else ratio(v, 1))
+            figures = [values[i] for _, _, values in series]
+            ys += dot_ys(axes, figures)
+            cells += [_level_text(v) for v in figures]
         rows.append(
             Row(day_label(day.day), first_axes.percent(day.day), " ".join(ys), cells)
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Context, Decimal
 from typing import Any
 
 from django.core.cache import cache
@@ -14,12 +13,10 @@ from rest_framework.response import Response
 
 from capsite.api import Amount, QuerySerializer
 from valuations import compare
-from valuations.api import _request_state, _request_version
+from valuations.api import request_state, request_version
 from valuations.choices import QualityFlag
-from valuations.serializers import FiguresMixin
-
-# Normalising in the default 28 digits would round a level past 10^21.
-_LEVEL = Context(prec=100)
+from valuations.rows import stored
+from valuations.serializers import FiguresMixin, volatility_field
 
 
 class CompareQuerySerializer(QuerySerializer):
@@ -75,18 +72,9 @@ class ComparedAssetSerializer(FiguresMixin):
         help_text="Where the provider's data disagrees with itself (PRODUCT.md).",
     )
     prices_at_caps = PriceAtCapSerializer(source="at_caps", many=True)
-    volatility_30d = Amount(
-        source="volatility.volatility_30d",
-        allow_null=True,
-        help_text="Annualised volatility of daily log returns over 30 days, "
-        "percent; null with too few returns (PRODUCT.md).",
-    )
-    volatility_90d = Amount(
-        source="volatility.volatility_90d", allow_null=True, help_text="Percent."
-    )
-    volatility_365d = Amount(
-        source="volatility.volatility_365d", allow_null=True, help_text="Percent."
-    )
+    volatility_30d = volatility_field(30)
+    volatility_90d = volatility_field(90)
+    volatility_365d = volatility_field(365)
 
 
 class IndexSeriesSerializer(serializers.Serializer):
@@ -120,11 +108,6 @@ class ComparisonSerializer(serializers.Serializer):
     history = CompareHistorySerializer()
 
 
-def _level(value: Decimal | None) -> str | None:
-    """An index level (6 decimals at most) as Amount renders it: "101.075269"."""
-    return None if value is None else f"{value.normalize(_LEVEL):f}"
-
-
 def comparison_data(comparison: compare.Comparison) -> dict[str, Any]:
     """The answer's JSON. The history is built by hand, in the formats of
     ComparisonSerializer (which documents it): years of days through DRF's
@@ -133,8 +116,8 @@ def comparison_data(comparison: compare.Comparison) -> dict[str, Any]:
     series = [
         {
             "slug": item.asset.slug,
-            "price": [_level(day.prices[i]) for day in days],
-            "market_cap": [_level(day.caps[i]) for day in days],
+            "price": [stored(day.prices[i]) for day in days],
+            "market_cap": [stored(day.caps[i]) for day in days],
         }
         for i, item in enumerate(comparison.assets)
     ]
@@ -183,12 +166,12 @@ class AssetCompareView(views.APIView):
         # An answer is a function of the market version (staleness turns
         # included) and the ids: kept in the shared cache per version, as the
         # asset list is. Errors are raised before anything is stored.
-        key = f"asset-compare:{_request_version(request).tag}:{','.join(slugs)}"
+        key = f"asset-compare:{request_version(request).tag}:{','.join(slugs)}"
         payload = cache.get(key)
         if payload is None:
             comparison = compare.compare_assets(
                 slugs,
-                total_market_cap=_request_state(request).total_market_cap,
+                total_market_cap=request_state(request).total_market_cap,
                 now=timezone.now(),
             )
             payload = comparison_data(comparison)

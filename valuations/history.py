@@ -267,48 +267,6 @@ def _ratio_text(value: Decimal | None) -> str:
     return "—" if value is None else ratio(value, 4)
 
 
-def _line_plot(
-    caption: str,
-    times: Sequence[date],
-    series: Sequence[tuple[str, str, Sequence[Decimal | None]]],
-    *,
-    percent: bool,
-) -> tuple[timecharts.Plot, Any]:
-    """A plot of lines on one scale (percent or a plain ratio), built from the
-    site's chart component (valuations.timecharts)."""
-    known = [v for _, _, values in series for v in values if v is not None]
-    axes = timecharts._Axes(times, min(known), max(known))
-    lines = []
-    for key, _, values in series:
-        points = [
-            (axes.x(when), axes.y(v))
-            for when, v in zip(times, values, strict=True)
-            if v is not None
-        ]
-        if points:
-            lines.append(timecharts.Line(key, timecharts._polyline(points)))
-    fmt = _percent_text if percent else _ratio_text
-    summary = timecharts._summary(
-        [(label, list(zip(times, values, strict=True))) for _, label, values in series],
-        fmt,
-    )
-    label = timecharts.axis_percent if percent else _axis_ratio
-    plot = timecharts.Plot(
-        caption=caption,
-        summary=summary,
-        lines=lines,
-        bands=[],
-        y_ticks=axes.y_ticks(label),
-        x_ticks=axes.x_ticks(),
-        dots=[key for key, _, _ in series],
-    )
-    return plot, axes
-
-
-def _axis_ratio(value: Decimal, step: Decimal) -> str:
-    return f"{value.normalize():f}"
-
-
 def _dominance_chart(points: Sequence[HistoryPoint]) -> timecharts.Chart | None:
     if len(points) < 2:
         return None
@@ -318,16 +276,19 @@ def _dominance_chart(points: Sequence[HistoryPoint]) -> timecharts.Chart | None:
         ("eth", "Ethereum dominance", [p.ethereum_dominance for p in points]),
     ]
     plots = []
-    share_plot, share_axes = _line_plot("Dominance", times, shares, percent=True)
+    share_plot, share_axes = timecharts.line_plot(
+        "Dominance", times, shares, _percent_text, timecharts.axis_percent
+    )
     plots.append(share_plot)
     flips = [p.flippening_ratio for p in points]
     flip_axes = None
     if sum(1 for f in flips if f is not None) >= 2:
-        flip_plot, flip_axes = _line_plot(
+        flip_plot, flip_axes = timecharts.line_plot(
             "Flippening ratio (ETH ÷ BTC cap)",
             times,
             [("flip", "Flippening ratio", flips)],
-            percent=False,
+            _ratio_text,
+            timecharts.axis_number,
         )
         plots.append(flip_plot)
     columns = [
@@ -339,10 +300,10 @@ def _dominance_chart(points: Sequence[HistoryPoint]) -> timecharts.Chart | None:
     rows = []
     for i, point in enumerate(points):
         values = [point.bitcoin_dominance, point.ethereum_dominance]
-        ys = timecharts._dot_ys(share_axes, values)
+        ys = timecharts.dot_ys(share_axes, values)
         cells = [_percent_text(v) for v in values]
         if flip_axes is not None:
-            ys += timecharts._dot_ys(flip_axes, [flips[i]])
+            ys += timecharts.dot_ys(flip_axes, [flips[i]])
             cells.append(_ratio_text(flips[i]))
         rows.append(
             timecharts.Row(

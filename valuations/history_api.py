@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from capsite.api import Amount, SeriesPagination
-from valuations.api import _request_state
+from valuations.api import request_state
 from valuations.history import COLUMNS, history_rows
 from valuations.models import MarketHistoryDay
 from valuations.serializers import HistoryQuerySerializer
@@ -85,5 +85,5 @@ class MarketHistoryView(generics.ListAPIView):
         # Rows built by history_rows in this serializer's shape (pinned equal by
         # tests/api/test_market_history.py): DRF's fields cost more than the query.
         page = self.paginate_queryset(self.get_queryset().values(*COLUMNS)) or []
-        total = _request_state(request).total_market_cap
+        total = request_state(request).total_market_cap
         return self.get_paginated_response(history_rows(page, total))

@@ -59,8 +59,10 @@ def exact(value: Decimal | None) -> str | None:
     return f"{value.quantize(_PLACES, context=_WIDE).normalize(_WIDE):f}"
 
 
-def _stored(value: Decimal | None) -> str | None:
-    """``exact`` for a stored column, which has 18 places at most already."""
+def stored(value: Decimal | None) -> str | None:
+    """``exact`` for a value with 18 places at most already: a stored column,
+    an index level (valuations.compare). Normalised in 100 digits, as Amount
+    renders it: the default 28 would round a value past 10^21."""
     return None if value is None else f"{value.normalize(_WIDE):f}"
 
 
@@ -126,15 +128,15 @@ def asset_rows(
                 "symbol": r["symbol"],
                 "name": r["name"],
                 "rank": r["rank"],
-                "price": _stored(price),
-                "circulating_supply": _stored(r["circulating_supply"]),
-                "total_supply": _stored(r["total_supply"]),
-                "max_supply": _stored(r["max_supply"]),
-                "market_cap": _stored(cap),
+                "price": stored(price),
+                "circulating_supply": stored(r["circulating_supply"]),
+                "total_supply": stored(r["total_supply"]),
+                "max_supply": stored(r["max_supply"]),
+                "market_cap": stored(cap),
                 "fully_diluted_valuation": exact(fdv.value),
                 "fdv_basis": fdv.basis,
                 "dilution_ratio": exact(metrics.dilution_ratio(fdv.value, cap)),
-                "volume_24h": _stored(r["volume_24h"]),
+                "volume_24h": stored(r["volume_24h"]),
                 "volume_to_market_cap": exact(turnover),
                 "liquidity": r["liquidity"],
                 "thin_market": metrics.is_thin_market(r["volume_24h"], cap),
@@ -145,13 +147,13 @@ def asset_rows(
                 "categories": categories.get(r["pk"], []),
                 "last_updated": _time(updated, zone),
                 "stale": metrics.is_stale(updated, now),
-                "provider_market_cap": _stored(r["provider_market_cap"]),
-                "provider_fdv": _stored(r["provider_fdv"]),
+                "provider_market_cap": stored(r["provider_market_cap"]),
+                "provider_fdv": stored(r["provider_fdv"]),
                 "provider_rank": r["provider_rank"],
                 "quality_flags": quality.served_flags(r["quality_flags"], updated, now),
-                "volatility_30d": _stored(r["volatility__volatility_30d"]),
-                "volatility_90d": _stored(r["volatility__volatility_90d"]),
-                "volatility_365d": _stored(r["volatility__volatility_365d"]),
+                "volatility_30d": stored(r["volatility__volatility_30d"]),
+                "volatility_90d": stored(r["volatility__volatility_90d"]),
+                "volatility_365d": stored(r["volatility__volatility_365d"]),
             }
         )
     return rows

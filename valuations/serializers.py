@@ -55,6 +55,17 @@ VOLATILITY_HELP = (
 )
 
 
+def volatility_field(days: int, **options: Any) -> serializers.DecimalField:
+    """An asset's stored volatility over ``days`` (30, 90 or 365), read from
+    ``obj.volatility``; ``options`` go to the field (read_only…)."""
+    return Amount(
+        source=f"volatility.volatility_{days}d",
+        allow_null=True,
+        help_text=VOLATILITY_HELP.format(days=days),
+        **options,
+    )
+
+
 class AssetSerializer(FiguresMixin, serializers.ModelSerializer):
     """An asset with every metric. Needs ``total_market_cap`` in the context."""
 
@@ -89,24 +100,9 @@ class AssetSerializer(FiguresMixin, serializers.ModelSerializer):
         read_only=True,
         help_text="Where the provider's data disagrees with itself (PRODUCT.md).",
     )
-    volatility_30d = Amount(
-        source="volatility.volatility_30d",
-        allow_null=True,
-        read_only=True,
-        help_text=VOLATILITY_HELP.format(days=30),
-    )
-    volatility_90d = Amount(
-        source="volatility.volatility_90d",
-        allow_null=True,
-        read_only=True,
-        help_text=VOLATILITY_HELP.format(days=90),
-    )
-    volatility_365d = Amount(
-        source="volatility.volatility_365d",
-        allow_null=True,
-        read_only=True,
-        help_text=VOLATILITY_HELP.format(days=365),
-    )
+    volatility_30d = volatility_field(30, read_only=True)
+    volatility_90d = volatility_field(90, read_only=True)
+    volatility_365d = volatility_field(365, read_only=True)
 
     class Meta:
         model = Asset

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -252,6 +252,27 @@ def refresh_market_state(
     # whether it is the first.
     state.save(force_update=exists, force_insert=not exists)
     return state
+
+
+def bump_version() -> None:
+    """Move the market version on (one statement): every read cached or tagged
+    per version (the asset list, ETags, Last-Modified) is built again. For
+    writes of stored figures that refresh_market_state does not make: market
+    history, volatility."""
+    now = timezone.now()
+    MarketState.objects.filter(pk=STATE_PK).update(
+        version=F("version") + 1, changed_at=now, modified_at=now
+    )
+
+
+def on_snapshots_changed(
+    *, asset_ids: list[int], since: date | None, **kwargs: Any
+) -> None:
+    """Receiver of valuations.signals.snapshots_changed: bump the version once
+    committed. Connected after every refresh it covers (valuations.apps), so
+    its callback runs after theirs, whichever of them wrote what."""
+    if asset_ids:
+        transaction.on_commit(bump_version, robust=True)
 
 
 def current_state() -> MarketState:

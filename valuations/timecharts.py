@@ -221,6 +221,12 @@ def axis_percent(value: Decimal, step: Decimal) -> str:
     return f"{value.normalize():f} %"
 
 
+def axis_number(value: Decimal, step: Decimal) -> str:
+    """A gridline's plain number (a ratio, an index level), never as an
+    exponent: 0.25, 100."""
+    return f"{value.normalize():f}"
+
+
 def _nice_step(bottom: Decimal, top: Decimal) -> Decimal:
     """The smallest 1, 2, 2.5 or 5 × 10ⁿ that puts at most Y_LINES gridlines
     on its multiples between ``bottom`` and ``top``."""
@@ -294,7 +300,7 @@ def _date_ticks(first: date, last: date) -> tuple[list[date], str]:
     return [d for d in days if (d.toordinal() - first.toordinal()) % every == 0], "j M"
 
 
-class _Axes:
+class Axes:
     """Place times across the width and values down the plot."""
 
     def __init__(
@@ -341,7 +347,7 @@ class _Axes:
         return ticks
 
 
-def _polyline(points: Sequence[tuple[float, float]]) -> str:
+def polyline(points: Sequence[tuple[float, float]]) -> str:
     return " ".join(f"{x:g},{y:g}" for x, y in points)
 
 
@@ -378,15 +384,21 @@ def _summary(
     return "; ".join(parts) + "."
 
 
-def _money_plot(
+def line_plot(
     caption: str,
     times: Sequence[date | datetime],
     series: Sequence[tuple[str, str, Sequence[Decimal | None]]],
     fmt: Formatter,
-) -> tuple[Plot, _Axes]:
-    """A plot of money lines on one scale; ``series`` is (key, label, values)."""
+    axis_label: Callable[[Decimal, Decimal], str] = axis_usd,
+    summary: str | None = None,
+) -> tuple[Plot, Axes]:
+    """A plot of lines on one scale; ``series`` is (key, label, values).
+
+    ``fmt`` writes the figures of the default summary (a clause per series);
+    ``axis_label`` the gridlines' labels; ``summary`` replaces the default.
+    """
     known = [v for _, _, values in series for v in values if v is not None]
-    axes = _Axes(times, min(known), max(known))
+    axes = Axes(times, min(known), max(known))
     lines = []
     for key, _, values in series:
         points = [
@@ -395,24 +407,28 @@ def _money_plot(
             if v is not None
         ]
         if points:
-            lines.append(Line(key, _polyline(points)))
-    summary = _summary(
-        [(label, list(zip(times, values, strict=True))) for _, label, values in series],
-        fmt,
-    )
+            lines.append(Line(key, polyline(points)))
+    if summary is None:
+        summary = _summary(
+            [
+                (label, list(zip(times, values, strict=True)))
+                for _, label, values in series
+            ],
+            fmt,
+        )
     plot = Plot(
         caption=caption,
         summary=summary,
         lines=lines,
         bands=[],
-        y_ticks=axes.y_ticks(axis_usd),
+        y_ticks=axes.y_ticks(axis_label),
         x_ticks=axes.x_ticks(),
         dots=[key for key, _, _ in series],
     )
     return plot, axes
 
 
-def _dot_ys(axes: _Axes, values: Sequence[Decimal | None]) -> list[str]:
+def dot_ys(axes: Axes, values: Sequence[Decimal | None]) -> list[str]:
     return ["-" if v is None else f"{TOP + axes.y(v):g}" for v in values]
 
 
@@ -446,7 +462,7 @@ def history_chart(
     marked = list(benchmark) + [None] * (len(days) - len(benchmark))
     if any(b is not None for b in marked):
         series.append(("benchmark", benchmark_label, marked[: len(days)]))
-    plot, axes = _money_plot("", times, series, usd)
+    plot, axes = line_plot("", times, series, usd)
     marks = [Mark("carried", axes.x(d), 6) for d, _, _, age, _ in days if age]
     marks += [Mark("stale", axes.x(d), 10) for d, _, _, _, stale in days if stale]
     plot = replace(plot, marks=marks)
@@ -457,7 +473,7 @@ def history_chart(
             Row(
                 label=day_label(when),
                 x=axes.percent(when),
-                ys=" ".join(_dot_ys(axes, figures)),
+                ys=" ".join(dot_ys(axes, figures)),
                 cells=[usd(v) for v in figures],
             )
         )
@@ -490,7 +506,7 @@ def tier_area_chart(
         return None
     keys = [k for k in labels if any(w.get(k, 0) for _, w in days)]
     times = [d for d, _ in days]
-    axes = _Axes(times, Decimal(0), HUNDRED, pad=False)
+    axes = Axes(times, Decimal(0), HUNDRED, pad=False)
     running = [Decimal(0)] * len(days)
     bands = []
     for key in keys:
@@ -502,7 +518,7 @@ def tier_area_chart(
         bottom_edge = [
             (axes.x(t), axes.y(v)) for t, v in zip(times, below, strict=True)
         ]
-        bands.append(Band(key, _polyline(top_edge + bottom_edge[::-1])))
+        bands.append(Band(key, polyline(top_edge + bottom_edge[::-1])))
     first, last = days[0], days[-1]
 
     def mix(weights: Mapping[str, Decimal]) -> str:
@@ -558,14 +574,14 @@ def asset_chart(
     times = [s[0] for s in priced]
     prices = [s[1] for s in priced]
     caps = [s[2] for s in priced]
-    price_plot, price_axes = _money_plot(
+    price_plot, price_axes = line_plot(
         "Price", times, [("price", "Price", prices)], price
     )
     plots, axes = [price_plot], [price_axes]
     columns = [Column("price", "Price", "key price")]
     has_caps = sum(1 for c in caps if c is not None) >= 2
     if has_caps:
-        cap_plot, cap_axes = _money_plot(
+        cap_plot, cap_axes = line_plot(
             "Market cap", times, [("cap", "Market cap", caps)], usd_compact
         )
         plots.append(cap_plot)
@@ -573,10 +589,10 @@ def asset_chart(
         columns.append(Column("cap", "Market cap", "key cap"))
     rows = []
     for i, when in enumerate(times):
-        ys = _dot_ys(price_axes, [prices[i]])
+        ys = dot_ys(price_axes, [prices[i]])
         cells = [price(prices[i])]
         if has_caps:
-            ys += _dot_ys(axes[1], [caps[i]])
+            ys += dot_ys(axes[1], [caps[i]])
             cells.append(usd_compact(caps[i]))
         rows.append(Row(day_label(when), price_axes.percent(when), " ".join(ys), cells))
     known = [p for p in prices if p is not None]

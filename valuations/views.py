@@ -162,10 +162,10 @@ def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _volatility_rows(
     stored: AssetVolatility | None,
-) -> list[tuple[str, Decimal | None, int]]:
-    """(label, percent a year or None, days) per window; None when not stored."""
+) -> list[tuple[str, Decimal | None]]:
+    """(label, percent a year or None) per window; None when not stored."""
     return [
-        (f"{days} days", getattr(stored, f"volatility_{days}d", None), days)
+        (f"{days} days", getattr(stored, f"volatility_{days}d", None))
         for days in (30, 90, 365)
     ]
 

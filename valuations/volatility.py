@@ -19,15 +19,13 @@ from itertools import pairwise
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Max
-from django.utils import timezone
+from django.db.models import Max
 
 from valuations.choices import Tier
 from valuations.models import (
     AssetVolatility,
     MarketIndexDay,
     MarketSnapshot,
-    MarketState,
     TierVolatility,
 )
 
@@ -268,15 +266,13 @@ def rebuild_tier_volatility() -> list[TierFigure]:
 
 
 def refresh_volatility(asset_ids: Collection[int] | None = None) -> None:
-    """Store asset and tier volatility, then bump the market version: the asset
-    list is cached per version and now serves new figures."""
+    """Store asset and tier volatility. The asset list is cached per market
+    version: the snapshots' commit bumps it after this refresh
+    (valuations.state.on_snapshots_changed), a direct caller with
+    valuations.state.bump_version."""
     with transaction.atomic():
         refresh_asset_volatility(asset_ids)
         refresh_tier_volatility()
-        now = timezone.now()
-        MarketState.objects.filter(pk=1).update(
-            version=F("version") + 1, changed_at=now, modified_at=now
-        )
 
 
 def on_snapshots_changed(
@@ -303,9 +299,6 @@ class VolatilityWindow:
     start: date | None
     end: date | None
     tiers: list[TierVolatility]
-
-    def tier(self, name: str) -> TierVolatility | None:
-        return next((t for t in self.tiers if t.tier == name), None)
 
 
 def market_volatility() -> list[VolatilityWindow]:

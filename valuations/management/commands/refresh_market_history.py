@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from valuations.history import refresh_market_history
+from valuations.state import bump_version
 
 
 class Command(BaseCommand):
@@ -21,6 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.perf_counter()
         days = refresh_market_history()
+        bump_version()  # pages cached per market version show the new figures
         self.stdout.write(
             self.style.SUCCESS(
                 f"Market history: {days} days recomputed in "

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from valuations.peers import store_category_peers
+from valuations.state import bump_version
 from valuations.volatility import refresh_volatility
 
 
@@ -21,6 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.perf_counter()
         refresh_volatility(None)
+        bump_version()  # pages cached per market version show the new figures
         store_category_peers()
         self.stdout.write(
             self.style.SUCCESS(
