@@ -17,6 +17,8 @@ from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import TruncDate
 
 from valuations import metrics, timecharts
 from valuations.choices import Tier
@@ -65,7 +67,57 @@ def refresh_market_history(since: date | None = None) -> int:
         ]
         replaced.delete()
         MarketHistoryDay.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+        store_coverage(since)
     return len(rows)
+
+
+def store_coverage(since: date | None = None) -> None:
+    """Store, per day from ``since`` (every day when None), today's total cap
+    of the assets with a positive-cap snapshot that day: the numerator of the
+    day's ``covered_share``. Today's caps move on every write of prices or
+    supplies, so refresh_market_state calls this for every day then.
+
+    Two queries and one batched update: the (asset, day) pairs are summed in
+    the database, never read per day or asset.
+    """
+    pairs = MarketSnapshot.objects.filter(
+        market_cap__gt=0, asset__market_cap__gt=0
+    ).annotate(day=TruncDate("taken_at", tzinfo=UTC))
+    days = MarketHistoryDay.objects.all()
+    if since is not None:
+        pairs = pairs.filter(
+            taken_at__gte=datetime.combine(since, time.min, tzinfo=UTC)
+        )
+        days = days.filter(day__gte=since)
+    inner, params = (
+        pairs.values("day", "asset_id", cap=F("asset__market_cap"))
+        .distinct()
+        .order_by()
+        .query.sql_with_params()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.day, SUM(p.cap) FROM ({inner}) p GROUP BY p.day", params
+        )
+        covered = {_as_date(day): _as_decimal(cap) for day, cap in cursor.fetchall()}
+    rows = list(days.only("pk", "day"))
+    for row in rows:
+        row.covered_today_cap = covered.get(row.day, ZERO)
+    MarketHistoryDay.objects.bulk_update(
+        rows, ["covered_today_cap"], batch_size=INSERT_BATCH
+    )
+
+
+def _as_date(value: date | str) -> date:
+    """A day from the aggregate: PostgreSQL gives a date, SQLite its text."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _as_decimal(value: Decimal | float | int | None) -> Decimal:
+    """A sum from the aggregate: PostgreSQL keeps NUMERIC, SQLite may not."""
+    if value is None:
+        return ZERO
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def on_snapshots_changed(
@@ -173,8 +225,9 @@ def _share(part: Decimal | None, whole: Decimal | None) -> Decimal | None:
 
 def history_point(row: MarketHistoryDay, today_total: Decimal | None) -> HistoryPoint:
     """A stored day with its shares: dominance and tier shares of the day's
-    covered cap; ``covered_share`` = the day's covered cap ÷ ``today_total``
-    (the current total market cap), so above 100 when the market was larger."""
+    covered cap; ``covered_share`` = what the assets covered that day are worth
+    today ÷ ``today_total`` (the current total market cap): how much of today's
+    market the day speaks for, 0–100."""
     btc, eth = row.bitcoin_market_cap, row.ethereum_market_cap
     flip = None
     if btc is not None and eth is not None and btc > 0:
@@ -183,7 +236,7 @@ def history_point(row: MarketHistoryDay, today_total: Decimal | None) -> History
         date=row.day,
         market_cap=row.market_cap,
         asset_count=row.asset_count,
-        covered_share=_share(row.market_cap, today_total),
+        covered_share=_share(row.covered_today_cap, today_total),
         bitcoin_dominance=_share(btc, row.market_cap),
         ethereum_dominance=_share(eth, row.market_cap),
         flippening_ratio=flip,
@@ -202,6 +255,7 @@ COLUMNS = (
     "bitcoin_market_cap",
     "ethereum_market_cap",
     *(f"{tier}_market_cap" for tier in TIERS),
+    "covered_today_cap",
 )
 
 

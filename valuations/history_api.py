@@ -34,8 +34,9 @@ class MarketHistoryPointSerializer(serializers.Serializer):
     asset_count = serializers.IntegerField(help_text="Assets covered that day.")
     covered_share = Amount(
         allow_null=True,
-        help_text="market_cap ÷ today's total market cap, percent (above 100 "
-        "when the market was larger then); null when today's total is 0.",
+        help_text="What the assets covered that day are worth today ÷ today's "
+        "total market cap, percent (0–100): how much of today's market the "
+        "day speaks for; null when today's total is 0.",
     )
     bitcoin_dominance = Amount(
         allow_null=True, help_text="Bitcoin's cap ÷ market_cap, percent."
@@ -54,8 +55,8 @@ class MarketHistoryPointSerializer(serializers.Serializer):
 class MarketHistoryView(generics.ListAPIView):
     """Market history per UTC day, oldest first: covered cap, dominance, tiers.
 
-    Per day, the assets with a snapshot that day: their total cap and its
-    share of today's total, Bitcoin and Ethereum dominance within them, the
+    Per day, the assets with a snapshot that day: their total cap, the share
+    of today's total cap they cover, Bitcoin and Ethereum dominance within them, the
     flippening ratio (ETH cap ÷ BTC cap) and each tier's share. Stored when
     snapshots change; a day without snapshots has no row.
     """

@@ -124,6 +124,7 @@ class Asset(models.Model):
     figures: AssetFigures  # AssetSerializer.to_representation
     stale: bool  # AssetSerializer.to_representation
     unlock_projections: list[dict[str, Any]]  # api.AssetDetailView.get_object
+    category_peers: list[Any]  # peers.Peer each; api.AssetDetailView.get_object
 
     class Meta:
         ordering = list(RANK_ORDER)
@@ -408,8 +409,10 @@ class MarketHistoryDay(models.Model):
 
     The assets with a snapshot that day (each at its last snapshot of the day)
     and a positive market cap: their total cap, Bitcoin's and Ethereum's, and
-    each tier's (by that day's cap). Shares are derived from the row when read.
-    Kept by valuations.history.refresh_market_history; reads take rows by day.
+    each tier's (by that day's cap); and what those same assets are worth
+    today, so a read can say what share of today's market the day covers.
+    Shares are derived from the row when read. Kept by valuations.history
+    (refresh_market_history, store_coverage); reads take rows by day.
     """
 
     day = models.DateField(unique=True)
@@ -420,6 +423,11 @@ class MarketHistoryDay(models.Model):
     large_market_cap = product_field(default=Decimal(0))
     mid_market_cap = product_field(default=Decimal(0))
     small_market_cap = product_field(default=Decimal(0))
+    covered_today_cap = product_field(
+        null=True,
+        blank=True,
+        help_text="USD: today's total cap of the assets covered that day.",
+    )
 
     class Meta:
         ordering = ["day"]

@@ -23,7 +23,7 @@ from django.db.models.expressions import Window
 from django.db.models.functions import RowNumber, TruncMinute
 from django.utils import timezone
 
-from valuations import metrics, peers
+from valuations import history, metrics, peers
 from valuations.choices import Tier
 from valuations.models import Asset, AssetRank, Category, MarketState
 
@@ -223,6 +223,8 @@ def refresh_market_state(
         _store_figures(assets)
     if caps_changed:
         _store_ranks()
+        # Today's caps moved: so did what every history day covers of them.
+        history.store_coverage()
     now = timezone.now()
     row = _totals()
     state.version += 1

@@ -37,7 +37,7 @@ def test_history_serves_each_day_with_hand_computed_shares(anon_client, history)
             "date": "2026-03-01",
             "market_cap": "1600000000000",
             "asset_count": 4,
-            "covered_share": "128",  # 1,600 ÷ today's 1,250 ($B)
+            "covered_share": "100",  # BTC, ETH, SOL: 1,250 today of 1,250 ($B)
             "bitcoin_dominance": "75",
             "ethereum_dominance": "24.375",
             "flippening_ratio": "0.325",
@@ -57,7 +57,7 @@ def test_history_serves_each_day_with_hand_computed_shares(anon_client, history)
             "date": "2026-03-03",
             "market_cap": "240000000000",
             "asset_count": 1,
-            "covered_share": "19.2",
+            "covered_share": "19.2",  # ETH alone: 240 of 1,250
             "bitcoin_dominance": None,
             "ethereum_dominance": "100",
             "flippening_ratio": None,

@@ -9,7 +9,10 @@ Hand-computed figures, in $B (caps are price × circulating supply):
 | 3 Mar  | none  | 240   | none          | no price     | 240           |
 
 On 2 Mar Bitcoin has two snapshots (1,200 at 08:00, 1,000 at 20:00): the
-day's last one counts. Today's total (the assets' current caps) is 1,250.
+day's last one counts. Today's total (the assets' current caps) is 1,250:
+BTC 1,000, ETH 240, SOL 10, TINY none (no price today). What each day covers
+of it is today's cap of the assets it covers: 1 and 2 Mar cover BTC, ETH and
+SOL (1,250, 100 %; TINY has no cap today), 3 Mar only ETH (240, 19.2 %).
 """
 
 from __future__ import annotations

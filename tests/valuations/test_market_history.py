@@ -16,8 +16,8 @@ from valuations.history import (
     history_point,
     refresh_market_history,
 )
-from valuations.models import MarketHistoryDay, MarketSnapshot
-from valuations.state import current_state
+from valuations.models import Asset, MarketHistoryDay, MarketSnapshot
+from valuations.state import current_state, refresh_market_state
 
 D = Decimal
 
@@ -76,7 +76,7 @@ def test_history_point_serves_dominance_flippening_and_tier_shares():
     ]
     assert figures == [
         (
-            D(128),  # 1,600 ÷ 1,250: the market was larger then
+            D(100),  # BTC, ETH and SOL are 1,250 today; TINY has no cap today
             D(75),
             D("24.375"),
             D("0.325"),
@@ -85,6 +85,37 @@ def test_history_point_serves_dominance_flippening_and_tier_shares():
         (D(100), D(80), D("19.2"), D("0.24"), {"large": 100, "mid": 0, "small": 0}),
         (D("19.2"), None, D(100), None, {"large": 100, "mid": 0, "small": 0}),
     ]
+
+
+def _covered_shares() -> list[Decimal | None]:
+    today = current_state().total_market_cap
+    return [
+        history_point(row, today).covered_share
+        for row in MarketHistoryDay.objects.all()
+    ]
+
+
+def test_an_asset_without_history_lowers_what_every_day_covers():
+    build_market()
+    refresh_market_history()
+    # $750B today and no snapshot yet: today's total is 2,000.
+    AssetFactory(slug="newcoin", price=D(750), circulating_supply=D(1_000_000_000))
+    refresh_market_state()
+
+    # 1,250 ÷ 2,000 on the days with BTC, ETH and SOL; 240 ÷ 2,000 with ETH alone.
+    assert _covered_shares() == [D("62.5"), D("62.5"), D(12)]
+
+
+def test_covered_shares_follow_todays_prices_without_new_snapshots():
+    assets = build_market()
+    refresh_market_history()
+    Asset.objects.filter(pk=assets["bitcoin"].pk).update(price=D(100_000))
+    refresh_market_state(asset_ids=[assets["bitcoin"].pk])
+
+    # BTC is 2,000 today: the total is 2,250, and 3 Mar covers only ETH's 240.
+    shares = _covered_shares()
+    assert shares[:2] == [D(100), D(100)]
+    assert round(shares[2], 6) == D("10.666667")
 
 
 def test_no_total_today_gives_no_covered_share():
@@ -158,8 +189,9 @@ def test_refresh_runs_the_same_queries_however_many_assets():
         refresh_market_history()
 
     # The bitcoin and ethereum ids, the streamed snapshots, the delete, the
-    # insert, and the transaction's own statements (which differ by database).
-    assert len(many) == len(few) <= 7
+    # insert, the coverage sum, its days and their update, and the
+    # transaction's own statements (which differ by database).
+    assert len(many) == len(few) <= 10
 
 
 def test_charts_draw_dominance_flippening_and_tier_areas():
