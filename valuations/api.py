@@ -32,7 +32,7 @@ from capsite.api import (
     decimal_length,
     decimal_pattern,
 )
-from valuations import metrics, queries, rows
+from valuations import metrics, peers, queries, rows
 from valuations.choices import QualityFlag, Tier
 from valuations.models import Asset, AssetQuerySet, MarketSnapshot, MarketState
 from valuations.serializers import (
@@ -286,6 +286,7 @@ class AssetDetailView(_MarketContextMixin, generics.RetrieveAPIView[Asset]):
 
     def get_object(self) -> Asset:
         asset = super().get_object()
+        asset.category_peers = peers.category_peers(asset)
         asset.unlock_projections = [
             {**vars(projection), "note": unlock.note}
             for unlock, projection in queries.unlock_schedule(

@@ -17,6 +17,7 @@ from valuations.models import Asset, CategoryRank, CategoryStats
 
 EXACT = Context(prec=100)
 HALF = Decimal("0.5")
+HUNDRED = Decimal(100)
 
 
 def median_positions(count: int) -> tuple[int, int]:
@@ -100,6 +101,11 @@ class Peer:
     of: int
     share: Decimal | None  # fraction of the category's market cap, 0–1
     median_market_cap: Decimal | None
+
+    @property
+    def share_percent(self) -> Decimal | None:
+        """The share in percent, 0–100, as the API serves shares."""
+        return None if self.share is None else EXACT.multiply(self.share, HUNDRED)
 
 
 def category_peers(asset: Asset) -> list[Peer]:

@@ -163,8 +163,30 @@ class UnlockSerializer(serializers.Serializer):
     tier = serializers.ChoiceField(choices=Tier.choices)
 
 
+class CategoryPeerSerializer(serializers.Serializer):
+    category = serializers.CharField(source="slug", help_text="The category's slug.")
+    name = serializers.CharField()
+    rank = serializers.IntegerField(
+        help_text="Position by market cap among the category's ranked assets."
+    )
+    of = serializers.IntegerField(help_text="The category's ranked assets.")
+    share = Amount(
+        source="share_percent",
+        allow_null=True,
+        help_text="The asset's cap ÷ the category's total cap, percent 0–100.",
+    )
+    median_market_cap = Amount(
+        allow_null=True, help_text="USD: the median cap of the category's assets."
+    )
+
+
 class AssetDetailSerializer(AssetSerializer):
     unlocks = UnlockSerializer(many=True, read_only=True, source="unlock_projections")
+    category_peers = CategoryPeerSerializer(
+        many=True,
+        read_only=True,
+        help_text="Its standing in each of its categories (none when unranked).",
+    )
     circulating_share = Amount(
         source="figures.circulating_share_percent",
         allow_null=True,
@@ -179,6 +201,7 @@ class AssetDetailSerializer(AssetSerializer):
             *AssetSerializer.Meta.fields,
             "circulating_share",
             "next_tier",
+            "category_peers",
             "unlocks",
         ]
 

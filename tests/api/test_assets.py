@@ -8,7 +8,12 @@ from decimal import Decimal
 import pytest
 
 from tests.api.conftest import NOW, queries_for
-from tests.factories import AssetFactory, MarketSnapshotFactory, SupplyUnlockFactory
+from tests.factories import (
+    AssetFactory,
+    CategoryFactory,
+    MarketSnapshotFactory,
+    SupplyUnlockFactory,
+)
 from valuations.models import Asset
 from valuations.state import refresh_market_state
 
@@ -356,6 +361,60 @@ def test_an_asset_detail_adds_unlocks_projected_at_todays_price(anon_client, mar
             "tier": "small",
         },
     ]
+
+
+def test_an_asset_detail_gives_its_rank_share_and_median_among_category_peers(
+    anon_client, db
+):
+    # Layer 1 caps $40M, $30M, $20M, $10M: X is 2nd of 4 with 30 % of $100M, the
+    # median (30 + 20) ÷ 2 = $25M. DeFi: X $30M and Z $10M: 1st of 2, 75 %,
+    # median $20M. An asset without a price has no standing anywhere.
+    layer1 = CategoryFactory(slug="layer-1", name="Layer 1")
+    defi = CategoryFactory(slug="defi", name="DeFi")
+    for slug, cap in {"w": 40, "x": 30, "y": 20, "z": 10}.items():
+        asset = AssetFactory(slug=slug, price=Decimal(cap), circulating_supply=10**6)
+        asset.categories.add(layer1)
+        if slug in "xz":
+            asset.categories.add(defi)
+    AssetFactory(slug="u", price=None).categories.add(defi)
+    refresh_market_state()
+
+    peers = anon_client.get(f"{URL}x/").json()["category_peers"]
+
+    assert peers == [
+        {
+            "category": "defi",
+            "name": "DeFi",
+            "rank": 1,
+            "of": 2,
+            "share": "75",
+            "median_market_cap": "20000000",
+        },
+        {
+            "category": "layer-1",
+            "name": "Layer 1",
+            "rank": 2,
+            "of": 4,
+            "share": "30",
+            "median_market_cap": "25000000",
+        },
+    ]
+    assert anon_client.get(f"{URL}u/").json()["category_peers"] == []
+
+
+def test_an_asset_detail_runs_the_same_queries_in_1_and_12_categories(
+    anon_client, db, django_assert_num_queries
+):
+    asset = AssetFactory(slug="x", price=Decimal(2), circulating_supply=10**6)
+    asset.categories.add(CategoryFactory())
+    refresh_market_state()
+    budget = queries_for(lambda: anon_client.get(f"{URL}x/"))
+    asset.categories.add(*CategoryFactory.create_batch(11))
+    refresh_market_state()
+
+    with django_assert_num_queries(budget):
+        response = anon_client.get(f"{URL}x/")
+    assert len(response.json()["category_peers"]) == 12
 
 
 def test_an_unlock_that_lifts_the_cap_projects_the_next_tier(anon_client, market):
