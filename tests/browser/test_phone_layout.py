@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.browser.test_journey import _market
 from tests.factories import PortfolioFactory, TransactionFactory, UserFactory
+from tests.valuations.test_volatility import build_volatility_market
 from valuations.models import Asset
 
 pytestmark = pytest.mark.browser
@@ -86,6 +87,25 @@ def test_the_market_table_shows_price_and_cap_on_a_phone(browser: Browser, live_
         assert (
             page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
         )
+    finally:
+        context.close()
+
+
+def test_the_volatility_page_fits_a_phone(browser: Browser, live_server):
+    build_volatility_market()
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.goto("/volatility/")
+        claim = page.locator("#claim")
+
+        # The claim spans the page, not half of a two-card grid.
+        box = claim.bounding_box()
+        assert box is not None and box["width"] >= PHONE["width"] - 40
+        month = page.locator("#table-volatility-30")
+        expect(month.get_by_role("columnheader", name="Daily returns")).to_be_hidden()
+        _within(month.locator("tbody tr").first.locator("td").nth(1), PHONE["width"])
+        _no_sideways_scroll(page, PHONE["width"])
     finally:
         context.close()
 

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -308,6 +310,12 @@ def test_category_ranks_follow_a_cap_change():
 
 @pytest.fixture
 def market(db):
+    return build_volatility_market()
+
+
+def build_volatility_market() -> tuple[Asset, Asset]:
+    """Two large caps in Layer 1 with 30 days of snapshots, every figure stored:
+    A alternates ±10 % a day, B holds still."""
     cat = CategoryFactory(slug="layer-1", name="Layer 1")
     a = AssetFactory(slug="a", circulating_supply=D(200_000_000))
     b = AssetFactory(slug="b", circulating_supply=D(1_500_000_000))
@@ -394,11 +402,8 @@ def test_volatility_reads_cost_the_same_whatever_the_number_of_assets(
 def test_asset_page_query_count_does_not_grow_with_category_size(
     client, market, django_assert_num_queries
 ):
+    # Both views are the first at their market version: each reads the history.
     url = reverse("valuations:asset-detail", args=["a"])
-    client.get(url)
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as before:
         client.get(url)
     cat = market[0].categories.get()
