@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -107,6 +108,35 @@ def _sort_columns(current: str) -> list[dict[str, str | bool]]:
     return columns
 
 
+@dataclass(frozen=True)
+class AssetHistory:
+    """What the asset page draws from the snapshots: built on a cache miss."""
+
+    chart: timecharts.Chart | None
+    count: int
+    changes: list[queries.TierChange]  # the latest TIER_CHANGES_SHOWN, newest first
+    change_count: int
+
+
+TIER_CHANGES_SHOWN = 12
+
+
+def asset_history(asset: Asset) -> AssetHistory:
+    """The price and cap chart over every snapshot, and the tier changes."""
+    snapshots = list(
+        asset.snapshots.order_by("taken_at").values_list(
+            "taken_at", "price", "market_cap"
+        )
+    )
+    changes = queries.tier_changes(asset)
+    return AssetHistory(
+        chart=timecharts.asset_chart(snapshots),
+        count=len(snapshots),
+        changes=changes[::-1][:TIER_CHANGES_SHOWN],
+        change_count=len(changes),
+    )
+
+
 def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Every metric of one asset, its supply, history chart and unlock schedule."""
     asset = get_object_or_404(
@@ -115,14 +145,8 @@ def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
         .prefetch_related("categories"),
         slug=slug,
     )
-    total = queries.total_market_cap()
-    history = list(
-        asset.snapshots.order_by("taken_at").values_list(
-            "taken_at", "price", "market_cap"
-        )
-    )
-    changes = queries.tier_changes(asset)
-    figures = queries.figures_for(asset, total)
+    state = current_state()
+    figures = queries.figures_for(asset, state.total_market_cap)
     now = timezone.now()
     context = {
         "asset": asset,
@@ -145,11 +169,12 @@ def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
             provider_rank=asset.provider_rank,
         ),
         "thin_reason": metrics.thin_market_reason(asset.volume_24h, asset.market_cap),
-        "price_chart": timecharts.asset_chart(history),
-        "history_count": len(history),
+        # The history sections are cached per market version (every snapshot
+        # write moves it) and asset: a long history costs its chart's thousand
+        # points of drawing, so the snapshots are read only on a miss.
+        "history": functools.cache(functools.partial(asset_history, asset)),
+        "history_key": f"{version_of(state, now).tag}|{asset.pk}",
         "stale": metrics.is_stale(asset.last_updated, now),
-        "tier_changes": changes[::-1][:12],
-        "tier_change_count": len(changes),
         "unlocks": queries.unlock_schedule(asset, asset.unlocks.all()),
         # Stored on write (valuations.volatility, valuations.peers): no read
         # here grows with the market or the category.

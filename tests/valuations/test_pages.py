@@ -18,6 +18,7 @@ from tests.factories import (
     SupplyUnlockFactory,
 )
 from valuations.models import Asset, MarketSnapshot
+from valuations.signals import announce_snapshots
 from valuations.state import refresh_market_state
 
 D = Decimal
@@ -601,7 +602,7 @@ def test_asset_page_query_count_does_not_grow_with_history_or_unlocks(
     )
     SupplyUnlockFactory.create_batch(unlocks, asset=asset)
 
-    # Asset (with its stored volatility), its categories, the stored total,
+    # Asset (with its stored volatility), its categories, the market state,
     # snapshots, unlocks, tier changes, category peers (valuations.peers).
     with django_assert_num_queries(7):
         response = client.get(_detail("busy-coin"))
@@ -611,6 +612,38 @@ def test_asset_page_query_count_does_not_grow_with_history_or_unlocks(
     charted = snapshots if snapshots > 1 else 0
     # Plus one row among its category peers (the factory's one category).
     assert len(_rows(response)) == charted + unlocks + 1
+
+
+def test_asset_page_reads_its_history_once_per_market_version(
+    client, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    asset = _asset("cached-coin", "2", "1000000")
+    for day, price in [(1, "1"), (2, "1.5")]:
+        MarketSnapshotFactory(
+            asset=asset,
+            taken_at=datetime(2026, 4, day, tzinfo=UTC),
+            price=D(price),
+            circulating_supply=D("1000000"),
+        )
+    assert "2 daily snapshots" in client.get(_detail("cached-coin")).content.decode()
+
+    # Again at the same version: no snapshot or tier-change read.
+    with django_assert_num_queries(5):
+        again = client.get(_detail("cached-coin")).content.decode()
+    assert "2 daily snapshots" in again
+
+    # A snapshot write, announced as imports do, shows on the next view.
+    MarketSnapshotFactory(
+        asset=asset,
+        taken_at=datetime(2026, 4, 3, tzinfo=UTC),
+        price=D("3"),
+        circulating_supply=D("1000000"),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        announce_snapshots(asset_ids=[asset.pk], since=date(2026, 4, 3))
+    html = client.get(_detail("cached-coin")).content.decode()
+    assert "3 daily snapshots" in html
+    assert "+200.0 % over the period" in html
 
 
 # --- calculator --------------------------------------------------------------
