@@ -175,6 +175,28 @@ def compare_assets(
     Two queries: the assets with their stored rank, then every snapshot of
     theirs. Unknown slugs raise a ValidationError naming them.
     """
+    compared = compared_assets(
+        slugs, total_market_cap=total_market_cap, now=now, field_name=field_name
+    )
+    return with_history(compared)
+
+
+def with_history(compared: list[ComparedAsset]) -> Comparison:
+    """The comparison of these assets with their indexed histories (one query)."""
+    start, end, days = _indexed_history([c.asset.pk for c in compared])
+    return Comparison(assets=compared, start=start, end=end, days=days)
+
+
+def compared_assets(
+    slugs: Sequence[str],
+    *,
+    total_market_cap: Decimal | None,
+    now: datetime,
+    field_name: str = "ids",
+) -> list[ComparedAsset]:
+    """Every metric of the assets named, in the order given, and the price each
+    would need at each other's cap; no history. One query; unknown slugs raise
+    a ValidationError naming them."""
     found = {
         a.slug: a
         for a in Asset.objects.with_rank()
@@ -218,8 +240,7 @@ def compare_assets(
                     multiple=cap_multiple(cap, own),
                 )
             )
-    start, end, days = _indexed_history([a.pk for a in assets])
-    return Comparison(assets=compared, start=start, end=end, days=days)
+    return compared
 
 
 def _volatility_of(asset: Asset) -> dict[str, Decimal | None]:

@@ -44,7 +44,7 @@ def compare_page(request: HttpRequest) -> HttpResponse:
     indexed chart of their price and cap histories."""
     typed = _typed(request)
     form = CompareForm({"assets": typed} if typed else None)
-    comparison = None
+    compared: list[compare.ComparedAsset] = []
     state = current_state()
     if typed and form.is_valid():
         # People type spaces and a trailing comma; the API is strict, the page not.
@@ -53,7 +53,7 @@ def compare_page(request: HttpRequest) -> HttpResponse:
             slugs = compare.parse_slugs(
                 ",".join(s for s in items if s), field_name="assets"
             )
-            comparison = compare.compare_assets(
+            compared = compare.compared_assets(
                 slugs,
                 total_market_cap=state.total_market_cap,
                 now=timezone.now(),
@@ -62,16 +62,21 @@ def compare_page(request: HttpRequest) -> HttpResponse:
         except ValidationError as err:
             form.add_error(None, err)
     status = 400 if typed and not form.is_valid() else 200
-    ids = ",".join(c.asset.slug for c in comparison.assets) if comparison else ""
+    ids = ",".join(c.asset.slug for c in compared)
+
+    # Called by the template only when its cached content is missing: reading
+    # and drawing years of days costs several times the rest of the page.
+    @functools.cache
+    def comparison() -> compare.Comparison:
+        return compare.with_history(compared)
 
     @functools.cache
     def chart() -> timecharts.Chart | None:
-        # Called by the template only when its cached content is missing:
-        # drawing years of days costs more than the page's queries.
-        return compare.comparison_chart(comparison) if comparison else None
+        return compare.comparison_chart(comparison())
 
     context = {
         "form": form,
+        "compared": compared,
         "comparison": comparison,
         "chart": chart,
         "ids": ids,

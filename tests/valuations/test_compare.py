@@ -15,6 +15,7 @@ from tests.api import conftest as api_conftest
 from tests.factories import MarketSnapshotFactory
 from valuations import compare
 from valuations.models import AssetVolatility
+from valuations.signals import announce_snapshots
 
 market = api_conftest.market  # the API tests' four assets, one per tier
 
@@ -93,15 +94,14 @@ def test_compare_page_shows_the_assets_side_by_side(client, market):
     assert "Show all metrics" in html
     # beta at bitcoin's cap: $18.98B ÷ 50M = $379.60, 18.98× today's price.
     assert "379.6" in html and "18.98×" in html
-    comparison = response.context["comparison"]
-    assert [c.asset.slug for c in comparison.assets] == ["bitcoin", "beta"]
+    assert [c.asset.slug for c in response.context["compared"]] == ["bitcoin", "beta"]
 
 
 def test_compare_page_takes_the_ids_as_the_asset_pages_form_sends_them(client, market):
     response = client.get(URL + "?assets=bitcoin&assets=beta,+alpha,")
 
     assert response.status_code == 200
-    slugs = [c.asset.slug for c in response.context["comparison"].assets]
+    slugs = [c.asset.slug for c in response.context["compared"]]
     assert slugs == ["bitcoin", "beta", "alpha"]
 
 
@@ -120,7 +120,7 @@ def test_a_list_that_cannot_be_compared_is_a_form_error(client, market, typed, r
     assert response.status_code == 400
     assert reason in response.context["form"].errors["assets"][0]
     assert 'class="errorlist"' in response.content.decode()
-    assert response.context["comparison"] is None
+    assert response.context["compared"] == []
 
 
 def test_an_empty_compare_page_offers_the_form_without_errors(client, db):
@@ -153,7 +153,7 @@ def test_compare_page_charts_the_histories_indexed_to_100(client, market):
         ["100.0", "100.0", "100.0", "100.0"],
         ["110.0", "50.0", "110.0", "50.0"],
     ]
-    assert response.context["comparison"].start == date(2026, 4, 2)
+    assert response.context["comparison"]().start == date(2026, 4, 2)
     html = response.content.decode()
     assert 'class="timechart"' in html and "capsite/charts.js" in html
 
@@ -165,24 +165,30 @@ def test_compare_page_shows_stored_volatility(client, market):
 
     response = client.get(URL, {"assets": "bitcoin,beta"})
 
-    bitcoin, beta = response.context["comparison"].assets
+    bitcoin, beta = response.context["compared"]
     assert bitcoin.volatility["volatility_30d"] == Decimal("45.24")
     assert beta.volatility == dict.fromkeys(compare.VOLATILITY_FIELDS)
     assert "45.2 %" in response.content.decode()
 
 
 def test_compare_page_takes_a_fixed_number_of_queries_whatever_the_history(
-    client, market, django_assert_num_queries
+    client, market, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
     # The market state, the assets (rank and volatility joined), the snapshots.
     with django_assert_num_queries(3):
         client.get(URL, {"assets": "bitcoin,beta,alpha"})
+    # Again at the same market version: the history is in the cached content.
+    with django_assert_num_queries(2):
+        client.get(URL, {"assets": "bitcoin,beta,alpha"})
     for day in range(1, 29):
         for slug in ("bitcoin", "beta", "alpha"):
             _snap(market[slug], day, str(100 + day))
+    with django_capture_on_commit_callbacks(execute=True):
+        announce_snapshots(asset_ids=[a.pk for a in market.values()], since=None)
     with django_assert_num_queries(3):
         response = client.get(URL, {"assets": "bitcoin,beta,alpha"})
     assert len(response.context["chart"]().rows) == 28
+    assert response.content.decode().count("<tr data-x=") == 28  # drawn days
 
 
 def test_asset_and_market_pages_link_to_compare(client, market):
