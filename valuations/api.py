@@ -70,6 +70,20 @@ def request_version(request: Any) -> Version:
     return version
 
 
+def cached_per_version(request: Any, name: str, build: Callable[[], Any]) -> Any:
+    """The answer to this address at this market version: from the shared
+    cache, or built and stored. A market write (or an asset turning stale)
+    moves the version, so nothing stale is served; errors raised by ``build``
+    are never stored."""
+    digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+    key = f"{name}:{request_version(request).tag}:{digest}"
+    payload = cache.get(key)
+    if payload is None:
+        payload = build()
+        cache.set(key, payload, timeout=3600)
+    return payload
+
+
 def _etag(request: Any, *args: Any, **kwargs: Any) -> str:
     tag = request_version(request).tag
     key = f"{tag}|{request.get_full_path()}|{request.headers.get('Accept', '')}"
@@ -245,14 +259,11 @@ class AssetListView(_MarketContextMixin, generics.ListAPIView[Asset]):
         # (or an asset turning stale). Errors are raised before it is stored.
         state = request_state(request)
         now = timezone.now()
-        digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-        key = f"asset-list:{request_version(request).tag}:{digest}"
-        payload = cache.get(key)
-        if payload is not None:
-            return Response(payload)
-        response = self._page(request, state, now)
-        cache.set(key, response.data, timeout=3600)
-        return response
+        return Response(
+            cached_per_version(
+                request, "asset-list", lambda: self._page(request, state, now).data
+            )
+        )
 
     def _page(self, request: Request, state: MarketState, now: datetime) -> Response:
         # Rows straight from stored columns (valuations.rows): the same figures

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.cache import cache
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, views
@@ -13,7 +12,7 @@ from rest_framework.response import Response
 
 from capsite.api import Amount, QuerySerializer
 from valuations import compare
-from valuations.api import request_state, request_version
+from valuations.api import cached_per_version, request_state
 from valuations.choices import QualityFlag
 from valuations.rows import stored
 from valuations.serializers import FiguresMixin, volatility_field
@@ -163,17 +162,16 @@ class AssetCompareView(views.APIView):
         params = CompareQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         slugs = compare.parse_slugs(params.validated_data["ids"], field_name="ids")
+
         # An answer is a function of the market version (staleness turns
         # included) and the ids: kept in the shared cache per version, as the
         # asset list is. Errors are raised before anything is stored.
-        key = f"asset-compare:{request_version(request).tag}:{','.join(slugs)}"
-        payload = cache.get(key)
-        if payload is None:
+        def build() -> dict[str, Any]:
             comparison = compare.compare_assets(
                 slugs,
                 total_market_cap=request_state(request).total_market_cap,
                 now=timezone.now(),
             )
-            payload = comparison_data(comparison)
-            cache.set(key, payload, timeout=3600)
-        return Response(payload)
+            return comparison_data(comparison)
+
+        return Response(cached_per_version(request, "asset-compare", build))

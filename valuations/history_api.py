@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from capsite.api import Amount, SeriesPagination
-from valuations.api import request_state
+from valuations.api import cached_per_version, request_state
 from valuations.history import COLUMNS, history_rows
 from valuations.models import MarketHistoryDay
 from valuations.serializers import HistoryQuerySerializer
@@ -85,6 +85,11 @@ class MarketHistoryView(generics.ListAPIView):
         # Shares are divisions within each stored row: no asset is read.
         # Rows built by history_rows in this serializer's shape (pinned equal by
         # tests/api/test_market_history.py): DRF's fields cost more than the query.
+        # A page is a function of the market version and the address: kept
+        # in the shared cache per version, as the asset list is.
+        return Response(cached_per_version(request, "market-history", self._page))
+
+    def _page(self) -> Any:
         page = self.paginate_queryset(self.get_queryset().values(*COLUMNS)) or []
-        total = request_state(request).total_market_cap
-        return self.get_paginated_response(history_rows(page, total))
+        total = request_state(self.request).total_market_cap
+        return self.get_paginated_response(history_rows(page, total)).data

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -12,6 +12,7 @@ from tests.factories import AssetFactory
 from tests.valuations.market_history_data import build_market
 from valuations.history import refresh_market_history
 from valuations.models import Asset, MarketSnapshot
+from valuations.signals import announce_snapshots
 from valuations.state import refresh_market_state
 
 URL = "/api/v1/market/history/"
@@ -140,6 +141,29 @@ def test_query_count_does_not_grow_with_assets_or_days(
 
     # The market state (ETag and today's total), the count, the page.
     assert queries_for(lambda: anon_client.get(URL)) == 3
+
+
+def test_a_page_is_built_once_per_market_version(
+    anon_client, history, django_capture_on_commit_callbacks
+):
+    first = anon_client.get(URL).json()
+
+    # Again at the same version: the market state only, the page from the cache.
+    assert queries_for(lambda: anon_client.get(URL)) == 1
+    # A snapshot written and announced, as imports do, moves the version.
+    MarketSnapshot.objects.create(
+        asset=history["ethereum"],
+        taken_at=datetime(2026, 3, 4, 12, tzinfo=UTC),
+        price=Decimal(2000),
+        circulating_supply=Decimal(120_000_000),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        announce_snapshots(asset_ids=[history["ethereum"].pk], since=date(2026, 3, 4))
+    after = anon_client.get(URL).json()
+
+    assert (first["count"], after["count"]) == (3, 4)
+    assert after["results"][-1]["date"] == "2026-03-04"
+    assert after["results"][-1]["covered_share"] == "19.2"  # ETH: 240 of 1,250
 
 
 def test_fast_rows_equal_the_documented_serializer(history):
