@@ -37,6 +37,11 @@ from market_http import (  # noqa: E402 - the bench folder is not a package
 PATHS = [
     "/api/v1/market/volatility/",
     "/volatility/",
+    "/api/v1/market/history/",
+    "/api/v1/market/history/?start=2026-01-01&end=2026-03-31",
+    "/",
+    "/api/v1/assets/compare/?ids=bitcoin,ethereum,solana,dogecoin,tether",
+    "/compare/?assets=bitcoin,ethereum,solana,dogecoin,tether",
     "/api/v1/assets/bitcoin/",
     "/assets/bitcoin/",
     "/api/v1/assets/?page_size=100",
@@ -67,12 +72,13 @@ def _snapshots(days: int) -> None:
         )
 
 
-def _prepare(size: int, days: int, env: dict[str, str]) -> tuple[float, float]:
+def _prepare(size: int, days: int, env: dict[str, str]) -> tuple[float, float, float]:
     """Fresh database with ``size`` assets and ``days`` of snapshots; return the
-    seconds of indices + volatility and of category peers."""
+    seconds of indices + volatility, of category peers and of market history."""
     _fresh_market(size, env, _generate)
     from django.db import connection
 
+    from valuations.history import refresh_market_history
     from valuations.indices import refresh_indices
     from valuations.peers import store_category_peers
     from valuations.state import refresh_market_state
@@ -88,9 +94,12 @@ def _prepare(size: int, days: int, env: dict[str, str]) -> tuple[float, float]:
     started = time.perf_counter()
     store_category_peers()
     peers = time.perf_counter() - started
+    started = time.perf_counter()
+    refresh_market_history()  # every day, with what each covers of today
+    history = time.perf_counter() - started
     _analyze()
     connection.close()
-    return volatility, peers
+    return volatility, peers, history
 
 
 def main() -> None:
@@ -100,10 +109,11 @@ def main() -> None:
     env = _env(_checked_database_url())
     script = _lua_script()
     for size in (int(s) for s in args.sizes.split(",")):
-        volatility, peers = _prepare(size, args.days, env)
+        volatility, peers, history = _prepare(size, args.days, env)
         print(
             f"\nwrite side at {size:,} assets × {args.days} days: indices + "
-            f"volatility {volatility:.1f} s, category peers {peers:.2f} s"
+            f"volatility {volatility:.1f} s, category peers {peers:.2f} s, "
+            f"market history {history:.1f} s"
         )
         table = _serve_and_run(env, args, script, PATHS)
         print(f"\nreads at {size:,} assets × {args.days} days")

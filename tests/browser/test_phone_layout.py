@@ -8,6 +8,8 @@ columns" brings back the others; at 1280 px every column shows as before.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -65,12 +67,21 @@ def _signed_in(browser: Browser, live_server, viewport: dict[str, int]) -> Page:
     return page
 
 
-def test_the_market_table_shows_price_and_cap_on_a_phone(browser: Browser, live_server):
-    _market()
+@contextmanager
+def _phone(browser: Browser, live_server, path: str) -> Iterator[Page]:
+    """A signed-out page at phone width, opened at ``path``."""
     context = browser.new_context(base_url=live_server.url, viewport=PHONE)
     try:
         page = context.new_page()
-        page.goto("/")
+        page.goto(path)
+        yield page
+    finally:
+        context.close()
+
+
+def test_the_market_table_shows_price_and_cap_on_a_phone(browser: Browser, live_server):
+    _market()
+    with _phone(browser, live_server, "/") as page:
         bitcoin = page.locator("table.assets tbody tr").first
         cells = bitcoin.locator("td")
         expect(bitcoin).to_contain_text("Bitcoin")
@@ -87,16 +98,11 @@ def test_the_market_table_shows_price_and_cap_on_a_phone(browser: Browser, live_
         assert (
             page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
         )
-    finally:
-        context.close()
 
 
 def test_the_volatility_page_fits_a_phone(browser: Browser, live_server):
     build_volatility_market()
-    context = browser.new_context(base_url=live_server.url, viewport=PHONE)
-    try:
-        page = context.new_page()
-        page.goto("/volatility/")
+    with _phone(browser, live_server, "/volatility/") as page:
         claim = page.locator("#claim")
 
         # The claim spans the page, not half of a two-card grid.
@@ -106,8 +112,6 @@ def test_the_volatility_page_fits_a_phone(browser: Browser, live_server):
         expect(month.get_by_role("columnheader", name="Daily returns")).to_be_hidden()
         _within(month.locator("tbody tr").first.locator("td").nth(1), PHONE["width"])
         _no_sideways_scroll(page, PHONE["width"])
-    finally:
-        context.close()
 
 
 def test_every_column_shows_on_a_desktop(page: Page):
