@@ -9,7 +9,7 @@ divides within each row, so its cost does not grow with the assets.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -24,7 +24,7 @@ from valuations import metrics, timecharts
 from valuations.choices import Tier
 from valuations.models import Asset, MarketHistoryDay, MarketSnapshot
 from valuations.rows import exact
-from valuations.templatetags.capsite_format import ratio
+from valuations.templatetags.capsite_format import ratio, usd_compact
 from valuations.tiermix import EXACT, QUOTIENT
 
 BITCOIN = "bitcoin"
@@ -293,6 +293,7 @@ def recent_days(limit: int = CHART_DAYS) -> list[MarketHistoryDay]:
 
 @dataclass(frozen=True)
 class HistoryCharts:
+    coverage: timecharts.Chart | None
     dominance: timecharts.Chart | None
     tiers: timecharts.Chart | None
 
@@ -310,7 +311,12 @@ def history_charts(points: Sequence[HistoryPoint]) -> HistoryCharts:
     tiers = timecharts.tier_area_chart(tiered, {t: Tier(t).label for t in TIERS})
     if tiers is not None:
         tiers = replace(tiers, caption="Tier shares of the market cap covered each day")
-    return HistoryCharts(dominance=_dominance_chart(dominated), tiers=tiers)
+    covered = [p for p in points if p.asset_count]
+    return HistoryCharts(
+        coverage=_coverage_chart(covered),
+        dominance=_dominance_chart(dominated),
+        tiers=tiers,
+    )
 
 
 def _percent_text(value: Decimal | None) -> str:
@@ -321,56 +327,135 @@ def _ratio_text(value: Decimal | None) -> str:
     return "—" if value is None else ratio(value, 4)
 
 
-def _dominance_chart(points: Sequence[HistoryPoint]) -> timecharts.Chart | None:
-    if len(points) < 2:
-        return None
-    times = [p.date for p in points]
-    shares: list[tuple[str, str, Sequence[Decimal | None]]] = [
-        ("btc", "Bitcoin dominance", [p.bitcoin_dominance for p in points]),
-        ("eth", "Ethereum dominance", [p.ethereum_dominance for p in points]),
-    ]
-    plots = []
-    share_plot, share_axes = timecharts.line_plot(
-        "Dominance", times, shares, _percent_text, timecharts.axis_percent
-    )
-    plots.append(share_plot)
-    flips = [p.flippening_ratio for p in points]
-    flip_axes = None
-    if sum(1 for f in flips if f is not None) >= 2:
-        flip_plot, flip_axes = timecharts.line_plot(
-            "Flippening ratio (ETH ÷ BTC cap)",
-            times,
-            [("flip", "Flippening ratio", flips)],
-            _ratio_text,
-            timecharts.axis_number,
-        )
-        plots.append(flip_plot)
-    columns = [
-        timecharts.Column("btc", "BTC dominance", "key btc"),
-        timecharts.Column("eth", "ETH dominance", "key eth"),
-    ]
-    if flip_axes is not None:
-        columns.append(timecharts.Column("flip", "ETH ÷ BTC", "key flip"))
+def _usd_text(value: Decimal | None) -> str:
+    return "—" if value is None else usd_compact(value)
+
+
+# One plot of a chart: its caption, its lines (key, label in the summary,
+# label in the table, values), how a figure and a gridline read.
+PlotSpec = tuple[
+    str,
+    list[tuple[str, str, str, list[Decimal | None]]],
+    Callable[[Decimal | None], str],
+    Callable[[Decimal, Decimal], str],
+]
+
+
+def _stacked_plots(
+    caption: str, note: str, times: Sequence[date], specs: Sequence[PlotSpec]
+) -> timecharts.Chart:
+    """Plots on one time axis, one above the other, with one data table: a
+    row per day, a cell per line."""
+    drawn = []
+    for title, series, text, axis in specs:
+        lines = [(key, label, values) for key, label, _, values in series]
+        plot, axes = timecharts.line_plot(title, times, lines, text, axis)
+        drawn.append((plot, axes, series, text))
     rows = []
-    for i, point in enumerate(points):
-        values = [point.bitcoin_dominance, point.ethereum_dominance]
-        ys = timecharts.dot_ys(share_axes, values)
-        cells = [_percent_text(v) for v in values]
-        if flip_axes is not None:
-            ys += timecharts.dot_ys(flip_axes, [flips[i]])
-            cells.append(_ratio_text(flips[i]))
+    for i, when in enumerate(times):
+        ys: list[str] = []
+        cells: list[str] = []
+        for _, axes, series, text in drawn:
+            values = [values[i] for _, _, _, values in series]
+            ys += timecharts.dot_ys(axes, values)
+            cells += [text(v) for v in values]
         rows.append(
             timecharts.Row(
-                timecharts.day_label(point.date),
-                share_axes.percent(point.date),
+                timecharts.day_label(when),
+                drawn[0][1].percent(when),
                 " ".join(ys),
                 cells,
             )
         )
     return timecharts.Chart(
-        caption="Dominance and the flippening ratio",
-        note=f"{len(points)} days, within the assets with a snapshot each day",
-        plots=plots,
-        columns=columns,
+        caption=caption,
+        note=note,
+        plots=[plot for plot, _, _, _ in drawn],
+        columns=[
+            timecharts.Column(key, column, f"key {key}")
+            for _, series, _, _ in specs
+            for key, _, column, _ in series
+        ],
         rows=rows,
+    )
+
+
+def _dominance_chart(points: Sequence[HistoryPoint]) -> timecharts.Chart | None:
+    if len(points) < 2:
+        return None
+    shares: PlotSpec = (
+        "Dominance",
+        [
+            (
+                "btc",
+                "Bitcoin dominance",
+                "BTC dominance",
+                [p.bitcoin_dominance for p in points],
+            ),
+            (
+                "eth",
+                "Ethereum dominance",
+                "ETH dominance",
+                [p.ethereum_dominance for p in points],
+            ),
+        ],
+        _percent_text,
+        timecharts.axis_percent,
+    )
+    specs = [shares]
+    flips = [p.flippening_ratio for p in points]
+    if sum(1 for f in flips if f is not None) >= 2:
+        specs.append(
+            (
+                "Flippening ratio (ETH ÷ BTC cap)",
+                [("flip", "Flippening ratio", "ETH ÷ BTC", flips)],
+                _ratio_text,
+                timecharts.axis_number,
+            )
+        )
+    return _stacked_plots(
+        "Dominance and the flippening ratio",
+        f"{len(points)} days, within the assets with a snapshot each day",
+        [p.date for p in points],
+        specs,
+    )
+
+
+def _coverage_chart(points: Sequence[HistoryPoint]) -> timecharts.Chart | None:
+    """The covered assets' total cap each day, and the share of today's total
+    those assets make up: how far back the history speaks for the market."""
+    if len(points) < 2:
+        return None
+    specs: list[PlotSpec] = [
+        (
+            "Market cap of the assets covered",
+            [
+                (
+                    "cap",
+                    "Covered market cap",
+                    "Covered cap",
+                    [p.market_cap for p in points],
+                )
+            ],
+            _usd_text,
+            timecharts.axis_usd,
+        )
+    ]
+    shares = [p.covered_share for p in points]
+    if sum(1 for s in shares if s is not None) >= 2:
+        specs.append(
+            (
+                "Share of today's total cap they cover",
+                [("covered", "Share of today's total", "Of today's total", shares)],
+                _percent_text,
+                timecharts.axis_percent,
+            )
+        )
+    counts = [p.asset_count for p in points]
+    fewest, most = min(counts), max(counts)
+    return _stacked_plots(
+        "Assets covered each day",
+        f"{fewest}–{most} assets a day" if fewest < most else f"{most} assets a day",
+        [p.date for p in points],
+        specs,
     )

@@ -41,12 +41,12 @@ def test_market_history_charts_fit_read_out_and_pass_axe(
         assert _theme(page) == scheme
         section = page.locator("section.market-history")
         figures = section.locator("figure.timechart")
-        expect(figures).to_have_count(2)
-        dominance, tiers = figures.nth(0), figures.nth(1)
+        expect(figures).to_have_count(3)
+        coverage, dominance, tiers = figures.nth(0), figures.nth(1), figures.nth(2)
 
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= viewport["width"], f"page is {width}px wide"
-        for figure in (dominance, tiers):
+        for figure in (coverage, dominance, tiers):
             box = figure.bounding_box()
             assert box["x"] >= 0
             assert box["x"] + box["width"] <= viewport["width"]
@@ -61,6 +61,8 @@ def test_market_history_charts_fit_read_out_and_pass_axe(
         page.keyboard.press("ArrowLeft")
         expect(readout.locator(".when")).to_have_text("1 Mar 2026")
         expect(readout).to_contain_text("ETH dominance 24.4 %")
+        # 3 Mar covers only Ethereum: $240B, 19.2 % of today's $1,250B.
+        expect(coverage.locator(".readout")).to_contain_text("Of today's total 19.2 %")
         tiers.get_by_role("slider").focus()
         page.keyboard.press("Home")
         expect(tiers.locator(".readout")).to_contain_text("Large cap 99.4 %")

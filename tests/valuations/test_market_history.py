@@ -227,7 +227,26 @@ def test_charts_draw_dominance_flippening_and_tier_areas():
     ]
 
 
+def test_the_coverage_chart_draws_the_covered_cap_and_its_share_of_today():
+    build_market()
+    refresh_market_history()
+    today = current_state().total_market_cap
+    points = [history_point(row, today) for row in MarketHistoryDay.objects.all()]
+
+    coverage = history_charts(points).coverage
+
+    assert [c.label for c in coverage.columns] == ["Covered cap", "Of today's total"]
+    # $1,600B, $1,250B, $240B covered; 100 %, 100 %, 19.2 % of today's $1,250B.
+    assert [r.cells for r in coverage.rows] == [
+        ["$1.60T", "100.0 %"],
+        ["$1.25T", "100.0 %"],
+        ["$240.00B", "19.2 %"],
+    ]
+    assert coverage.note == "1–4 assets a day"
+
+
 def test_charts_need_two_days():
+    assert history_charts([]).coverage is None
     assert history_charts([]).dominance is None
     assert history_charts([]).tiers is None
 
@@ -241,6 +260,7 @@ def test_market_page_shows_the_history_charts_with_their_tables(client):
     assert "Market history" in html
     assert "Dominance and the flippening ratio" in html
     assert "Tier shares of the market cap covered each day" in html
+    assert "Share of today&#x27;s total cap they cover" in html
     # The tables behind the charts: 2 Mar's dominance and ratio.
     assert "<td>80.0 %</td><td>19.2 %</td><td>0.2400</td>" in html
     assert 'aria-label="Bitcoin dominance rose from 75.0 %' in html
