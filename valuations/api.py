@@ -295,6 +295,14 @@ class AssetDetailView(_MarketContextMixin, generics.RetrieveAPIView[Asset]):
         .prefetch_related("categories", "unlocks")
     )
 
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # A function of the market version and the address, as the list is;
+        # an unknown asset's 404 is raised before anything is stored.
+        def build() -> Any:
+            return super(AssetDetailView, self).retrieve(request, *args, **kwargs).data
+
+        return Response(cached_per_version(request, "asset-detail", build))
+
     def get_object(self) -> Asset:
         asset = super().get_object()
         asset.category_peers = peers.category_peers(asset)

@@ -140,10 +140,7 @@ def asset_history(asset: Asset) -> AssetHistory:
 def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Every metric of one asset, its supply, history chart and unlock schedule."""
     asset = get_object_or_404(
-        Asset.objects.with_rank()
-        .select_related("volatility")
-        .prefetch_related("categories"),
-        slug=slug,
+        Asset.objects.with_rank().select_related("volatility"), slug=slug
     )
     state = current_state()
     figures = queries.figures_for(asset, state.total_market_cap)
@@ -169,18 +166,21 @@ def asset_detail(request: HttpRequest, slug: str) -> HttpResponse:
             provider_rank=asset.provider_rank,
         ),
         "thin_reason": metrics.thin_market_reason(asset.volume_24h, asset.market_cap),
-        # The history sections are cached per market version (every snapshot
-        # write moves it) and asset: a long history costs its chart's thousand
-        # points of drawing, so the snapshots are read only on a miss.
+        # The page's content is cached per market version (every market write
+        # and staleness turn moves it), asset and staff flag (the admin link),
+        # so the reads below are callables the template runs only on a miss:
+        # drawing a long history alone costs several times the page's queries.
+        "content_key": f"{version_of(state, now).tag}|{asset.pk}|{request.user.is_staff}",
         "history": functools.cache(functools.partial(asset_history, asset)),
-        "history_key": f"{version_of(state, now).tag}|{asset.pk}",
+        "unlocks": functools.cache(
+            lambda: queries.unlock_schedule(asset, asset.unlocks.all())
+        ),
+        "peers": functools.cache(functools.partial(peers.category_peers, asset)),
         "stale": metrics.is_stale(asset.last_updated, now),
-        "unlocks": queries.unlock_schedule(asset, asset.unlocks.all()),
         # Stored on write (valuations.volatility, valuations.peers): no read
         # here grows with the market or the category.
         "volatility": getattr(asset, "volatility", None),
         "volatility_rows": _volatility_rows(getattr(asset, "volatility", None)),
-        "peers": peers.category_peers(asset),
     }
     return render(request, "valuations/asset_detail.html", context)
 

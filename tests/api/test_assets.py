@@ -448,6 +448,18 @@ def test_an_asset_detail_runs_the_same_queries_with_1_and_30_unlocks(
     assert len(response.json()["unlocks"]) == 30
 
 
+def test_an_asset_detail_is_built_once_per_market_version(anon_client, market):
+    first = anon_client.get(f"{URL}alpha/").json()
+
+    # Again at the same version: the market state only, the answer from the cache.
+    assert queries_for(lambda: anon_client.get(f"{URL}alpha/")) == 1
+    Asset.objects.filter(slug="alpha").update(price=Decimal("41"))
+    refresh_market_state()  # as every write path does
+    after = anon_client.get(f"{URL}alpha/").json()
+
+    assert (first["price"], after["price"]) == ("40", "41")
+
+
 def test_an_asset_detail_answers_304_to_its_own_etag(anon_client, market):
     etag = anon_client.get(f"{URL}alpha/").headers["ETag"]
 

@@ -580,6 +580,16 @@ def test_asset_without_unlocks_says_none_are_recorded(client):
     assert "Add one in the admin" not in html
 
 
+def test_the_cached_asset_page_still_offers_staff_the_admin_link(client, admin_client):
+    _asset("no-unlocks", "2", "1000000")
+
+    anonymous = client.get(_detail("no-unlocks")).content.decode()
+    staff = admin_client.get(_detail("no-unlocks")).content.decode()
+
+    assert "Add one in the admin" not in anonymous
+    assert "Add one in the admin" in staff
+
+
 def test_unknown_asset_is_404(client, market):
     assert client.get(_detail("no-such-coin")).status_code == 404
 
@@ -614,7 +624,7 @@ def test_asset_page_query_count_does_not_grow_with_history_or_unlocks(
     assert len(_rows(response)) == charted + unlocks + 1
 
 
-def test_asset_page_reads_its_history_once_per_market_version(
+def test_asset_page_is_built_once_per_market_version(
     client, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
     asset = _asset("cached-coin", "2", "1000000")
@@ -627,8 +637,9 @@ def test_asset_page_reads_its_history_once_per_market_version(
         )
     assert "2 daily snapshots" in client.get(_detail("cached-coin")).content.decode()
 
-    # Again at the same version: no snapshot or tier-change read.
-    with django_assert_num_queries(5):
+    # Again at the same version: the asset and the market state; no snapshot,
+    # tier change, category, unlock or peer read.
+    with django_assert_num_queries(2):
         again = client.get(_detail("cached-coin")).content.decode()
     assert "2 daily snapshots" in again
 
