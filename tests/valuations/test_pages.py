@@ -580,6 +580,19 @@ def test_asset_without_unlocks_says_none_are_recorded(client):
     assert "Add one in the admin" not in html
 
 
+def test_the_stale_notice_moves_with_the_clock_on_a_cached_page(client, time_machine):
+    _asset("old-coin", "2", "1000000", last_updated=datetime(2026, 4, 1, tzinfo=UTC))
+    time_machine.move_to(datetime(2026, 4, 2, 0, 30, tzinfo=UTC), tick=False)
+    first = client.get(_detail("old-coin")).content.decode()
+
+    # 40 minutes on: the content is still cached, the notice is not.
+    time_machine.move_to(datetime(2026, 4, 2, 1, 10, tzinfo=UTC), tick=False)
+    later = client.get(_detail("old-coin")).content.decode()
+
+    assert "last updated 1\xa0day ago" in first
+    assert "last updated 1\xa0day, 1\xa0hour ago" in later
+
+
 def test_the_cached_asset_page_still_offers_staff_the_admin_link(client, admin_client):
     _asset("no-unlocks", "2", "1000000")
 
