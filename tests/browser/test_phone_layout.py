@@ -114,6 +114,15 @@ def test_the_volatility_page_fits_a_phone(browser: Browser, live_server):
         _no_sideways_scroll(page, PHONE["width"])
 
 
+def test_the_asset_page_fits_a_phone(browser: Browser, live_server):
+    build_volatility_market()
+    with _phone(browser, live_server, "/assets/a/") as page:
+        peers = page.locator("section[aria-label='Category peers']")
+        expect(peers.get_by_role("columnheader", name="Median cap")).to_be_visible()
+        _within(peers.locator("tbody td").last, PHONE["width"])
+        _no_sideways_scroll(page, PHONE["width"])
+
+
 def test_every_column_shows_on_a_desktop(page: Page):
     _market()
     page.goto("/")
