@@ -345,7 +345,13 @@ def _stacked_plots(
     caption: str, note: str, times: Sequence[date], specs: Sequence[PlotSpec]
 ) -> timecharts.Chart:
     """Plots on one time axis, one above the other, with one data table: a
-    row per day, a cell per line."""
+    row per day, a cell per line. A plot with under two known figures is
+    left out."""
+    specs = [
+        spec
+        for spec in specs
+        if sum(1 for _, _, _, values in spec[1] for v in values if v is not None) >= 2
+    ]
     drawn = []
     for title, series, text, axis in specs:
         lines = [(key, label, values) for key, label, _, values in series]
@@ -402,22 +408,24 @@ def _dominance_chart(points: Sequence[HistoryPoint]) -> timecharts.Chart | None:
         _percent_text,
         timecharts.axis_percent,
     )
-    specs = [shares]
-    flips = [p.flippening_ratio for p in points]
-    if sum(1 for f in flips if f is not None) >= 2:
-        specs.append(
+    flips: PlotSpec = (
+        "Flippening ratio (ETH ÷ BTC cap)",
+        [
             (
-                "Flippening ratio (ETH ÷ BTC cap)",
-                [("flip", "Flippening ratio", "ETH ÷ BTC", flips)],
-                _ratio_text,
-                timecharts.axis_number,
+                "flip",
+                "Flippening ratio",
+                "ETH ÷ BTC",
+                [p.flippening_ratio for p in points],
             )
-        )
+        ],
+        _ratio_text,
+        timecharts.axis_number,
+    )
     return _stacked_plots(
         "Dominance and the flippening ratio",
         f"{len(points)} days, within the assets with a snapshot each day",
         [p.date for p in points],
-        specs,
+        [shares, flips],
     )
 
 
@@ -426,36 +434,30 @@ def _coverage_chart(points: Sequence[HistoryPoint]) -> timecharts.Chart | None:
     those assets make up: how far back the history speaks for the market."""
     if len(points) < 2:
         return None
-    specs: list[PlotSpec] = [
-        (
-            "Market cap of the assets covered",
-            [
-                (
-                    "cap",
-                    "Covered market cap",
-                    "Covered cap",
-                    [p.market_cap for p in points],
-                )
-            ],
-            _usd_text,
-            timecharts.axis_usd,
-        )
-    ]
-    shares = [p.covered_share for p in points]
-    if sum(1 for s in shares if s is not None) >= 2:
-        specs.append(
+    caps: PlotSpec = (
+        "Market cap of the assets covered",
+        [("cap", "Covered market cap", "Covered cap", [p.market_cap for p in points])],
+        _usd_text,
+        timecharts.axis_usd,
+    )
+    shares: PlotSpec = (
+        "Share of today's total cap they cover",
+        [
             (
-                "Share of today's total cap they cover",
-                [("covered", "Share of today's total", "Of today's total", shares)],
-                _percent_text,
-                timecharts.axis_percent,
+                "covered",
+                "Share of today's total",
+                "Of today's total",
+                [p.covered_share for p in points],
             )
-        )
+        ],
+        _percent_text,
+        timecharts.axis_percent,
+    )
     counts = [p.asset_count for p in points]
     fewest, most = min(counts), max(counts)
     return _stacked_plots(
         "Assets covered each day",
         f"{fewest}–{most} assets a day" if fewest < most else f"{most} assets a day",
         [p.date for p in points],
-        specs,
+        [caps, shares],
     )

@@ -245,6 +245,17 @@ def test_the_coverage_chart_draws_the_covered_cap_and_its_share_of_today():
     assert coverage.note == "1–4 assets a day"
 
 
+def test_without_a_total_today_the_coverage_chart_draws_the_caps_alone():
+    build_market()
+    refresh_market_history()
+    points = [history_point(row, D(0)) for row in MarketHistoryDay.objects.all()]
+
+    coverage = history_charts(points).coverage
+
+    assert [p.caption for p in coverage.plots] == ["Market cap of the assets covered"]
+    assert [r.cells for r in coverage.rows][-1] == ["$240.00B"]
+
+
 def test_charts_need_two_days():
     assert history_charts([]).coverage is None
     assert history_charts([]).dominance is None
