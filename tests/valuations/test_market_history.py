@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -16,8 +16,11 @@ from valuations.history import (
     history_point,
     refresh_market_history,
 )
+from valuations.imports import load_bundled_market_data
+from valuations.indices import refresh_indices
 from valuations.models import Asset, MarketHistoryDay, MarketSnapshot
 from valuations.state import current_state, refresh_market_state
+from valuations.volatility import market_volatility, refresh_volatility
 
 D = Decimal
 
@@ -305,3 +308,33 @@ def test_command_rebuilds_every_day():
 
     assert "Market history: 3 days recomputed" in out.getvalue()
     assert MarketHistoryDay.objects.count() == 3
+
+
+def test_the_bundled_history_gives_the_figures_the_issue_reports():
+    # The 100 bundled assets, 15 of them with daily history to 30 Apr 2026.
+    load_bundled_market_data(triggered_by="test")
+    # Imports refresh after commit; the test's transaction never commits.
+    refresh_indices()
+    refresh_volatility(None)
+    refresh_market_history()
+    today = current_state().total_market_cap
+
+    year = next(w for w in market_volatility() if w.days == 365)
+    figures = {t.tier: (t.volatility, t.assets) for t in year.tiers}
+    assert round(figures["large"][0], 1) == D("45.0")
+    assert round(figures["mid"][0], 1) == D("69.8")
+    assert figures["small"] == (None, 0)
+    assert (figures["large"][1], figures["mid"][1]) == (7, 6)
+    first, last = (
+        history_point(MarketHistoryDay.objects.get(day=day), today)
+        for day in (date(2025, 5, 1), date(2026, 4, 30))
+    )
+    assert first.asset_count == 15
+    assert [round(v, 2) for v in (first.bitcoin_dominance, first.covered_share)] == [
+        D("69.24"),
+        D("91.91"),
+    ]
+    assert round(first.flippening_ratio, 4) == D("0.1159")
+    assert last.asset_count == 99
+    assert round(last.bitcoin_dominance, 2) == D("59.44")
+    assert round(last.covered_share, 2) == D("99.95")
