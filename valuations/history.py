@@ -8,7 +8,6 @@ divides within each row, so its cost does not grow with the assets.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
@@ -22,6 +21,7 @@ from django.db.models.functions import TruncDate
 
 from valuations import metrics, timecharts
 from valuations.choices import Tier
+from valuations.locks import serialise_in_transaction
 from valuations.models import Asset, MarketHistoryDay, MarketSnapshot
 from valuations.rows import exact
 from valuations.templatetags.capsite_format import ratio, usd_compact
@@ -51,7 +51,7 @@ def refresh_market_history(since: date | None = None) -> int:
     snapshots are streamed once in time order, never read per day or asset.
     """
     with transaction.atomic():
-        _serialise()
+        serialise_in_transaction("capsite:market-history-days")
         ids = dict(
             Asset.objects.filter(slug__in=[BITCOIN, ETHEREUM]).values_list("slug", "pk")
         )
@@ -130,16 +130,6 @@ def on_snapshots_changed(
     """
     if asset_ids:
         transaction.on_commit(partial(refresh_market_history, since=since), robust=True)
-
-
-def _serialise() -> None:
-    """Make concurrent refreshes wait for each other (PostgreSQL): each deletes
-    and inserts a range of days. SQLite already allows one writer at a time."""
-    if connection.vendor == "postgresql":
-        digest = hashlib.sha256(b"capsite:market-history-days").digest()
-        key = int.from_bytes(digest[:8], "big", signed=True)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def _caps_per_day(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -11,10 +10,11 @@ from decimal import Context, Decimal
 from functools import partial
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, Min, Q, QuerySet, Subquery
 
 from valuations.choices import Bucket
+from valuations.locks import serialise_in_transaction
 from valuations.metrics import tier_for
 from valuations.models import Asset, MarketIndexDay, MarketSnapshot
 from valuations.tiermix import EXACT, QUOTIENT, bucket_for
@@ -78,7 +78,7 @@ def refresh_indices(since: date | None = None) -> int:
     per asset.
     """
     with transaction.atomic():
-        _serialise()
+        serialise_in_transaction("capsite:market-index-days")
         anchor = None
         if since is not None:
             anchor = (
@@ -122,16 +122,6 @@ def on_snapshots_changed(
     """
     if asset_ids:
         transaction.on_commit(partial(refresh_indices, since=since), robust=True)
-
-
-def _serialise() -> None:
-    """Make concurrent refreshes wait for each other (PostgreSQL); each deletes
-    and inserts a range of days. SQLite already allows one writer at a time."""
-    if connection.vendor == "postgresql":
-        digest = hashlib.sha256(b"capsite:market-index-days").digest()
-        key = int.from_bytes(digest[:8], "big", signed=True)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def _snapshot_days(

@@ -37,6 +37,19 @@ def exclusive(name: str, *, using: str = DEFAULT_DB_ALIAS) -> Iterator[bool]:
             yield got
 
 
+def serialise_in_transaction(name: str, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Make writers of ``name`` wait for each other until this transaction ends.
+
+    On PostgreSQL a transaction-level advisory lock, released at commit or
+    rollback; SQLite already allows one writer at a time. For refreshes that
+    delete and insert a range of stored days.
+    """
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_advisory_key(name)])
+
+
 def _advisory_key(name: str) -> int:
     """Return a signed 64-bit key for ``name``, the same in every process and run."""
     digest = hashlib.sha256(name.encode()).digest()
