@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -20,11 +19,13 @@ os.environ.setdefault("CAPSITE_API_USER_RATE", "100000/min")
 
 from market_page import (  # noqa: E402 - the bench folder is not a package
     _analyze,
-    _configure,
+    _bundled_market,
+    _exit_if_grew,
     _grew,
     _grow_to,
     _measure,
     _print_table,
+    django_bench,
 )
 from portfolio_page import (  # noqa: E402
     LARGE_HOLDINGS,
@@ -48,30 +49,18 @@ def _portfolio_urls(pk: int) -> list[str]:
 
 
 def main() -> None:
-    sqlite_file = _configure()
-    warnings.filterwarnings("ignore", message="No directory at")
+    with django_bench():
+        from django.contrib.auth import get_user_model
+        from django.db import connection
+        from django.test import Client
 
-    import django
+        from valuations.models import Asset
 
-    django.setup()
-
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-    from django.db import connection
-    from django.test import Client
-
-    from valuations.imports import load_bundled_market_data
-    from valuations.models import Asset
-
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    print(
-        f"capsite API bench on {connection.vendor} ({connection.settings_dict['NAME']})"
-    )
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-        load_bundled_market_data()
-        _analyze()
+        print(
+            f"capsite API bench on {connection.vendor} "
+            f"({connection.settings_dict['NAME']})"
+        )
+        _bundled_market()
         client = Client()
         small_market = [_measure(client, url) for url in MARKET_URLS]
         _print_table(f"{Asset.objects.count():,} assets", small_market)
@@ -94,17 +83,7 @@ def main() -> None:
         _print_table(
             f"{LARGE_HOLDINGS} holdings, {TRANSACTIONS:,} transactions", large_rows
         )
-        grew = _grew(small_market, large_market) + _grew(small_rows, large_rows)
-        print(
-            "\nquery counts "
-            + (f"GREW on {', '.join(grew)}" if grew else "unchanged by size")
-        )
-        if grew:
-            sys.exit(1)
-    finally:
-        connection.close()
-        if sqlite_file is not None:
-            sqlite_file.unlink(missing_ok=True)
+        _exit_if_grew(_grew(small_market, large_market) + _grew(small_rows, large_rows))
 
 
 if __name__ == "__main__":

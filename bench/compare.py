@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -23,12 +22,13 @@ os.environ.setdefault("CAPSITE_API_USER_RATE", "100000/min")
 
 from market_page import (  # noqa: E402 - the bench folder is not a package
     _analyze,
-    _configure,
+    _bundled_market,
+    _exit_if_grew,
     _grew,
     _grow_to,
     _measure,
-    _plain_static_files,
     _print_table,
+    django_bench,
 )
 
 URLS = [
@@ -51,31 +51,17 @@ def _cold(client, url: str) -> dict[str, object]:
 
 
 def main() -> None:
-    sqlite_file = _configure()
-    warnings.filterwarnings("ignore", message="No directory at")
+    with django_bench():
+        from django.db import connection
+        from django.test import Client
 
-    import django
+        from valuations.models import Asset, MarketSnapshot
 
-    django.setup()
-
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-    from django.test import Client
-
-    from valuations.imports import load_bundled_market_data
-    from valuations.models import Asset, MarketSnapshot
-
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    _plain_static_files()
-    print(
-        f"capsite compare bench on {connection.vendor} "
-        f"({connection.settings_dict['NAME']})"
-    )
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-        load_bundled_market_data()
-        _analyze()
+        print(
+            f"capsite compare bench on {connection.vendor} "
+            f"({connection.settings_dict['NAME']})"
+        )
+        _bundled_market()
         days = MarketSnapshot.objects.filter(asset__slug="bitcoin").count()
         print(f"{days:,} snapshots per compared asset")
         client = Client()
@@ -85,7 +71,6 @@ def main() -> None:
         _analyze()
         large = [_measure(client, url) for url in URLS]
         _print_table(f"{Asset.objects.count():,} assets", large)
-        grew = _grew(small, large)
         print("\ncomputed every time (cache emptied before each request)")
         for url in URLS[:2]:
             cold = _cold(client, url)
@@ -97,16 +82,7 @@ def main() -> None:
             f"\nAPI, 5 assets, 10,000 in the market: median {api:.1f} ms "
             f"(target ≤ {TARGET_MS} ms on PostgreSQL)"
         )
-        print(
-            "query counts "
-            + (f"GREW on {', '.join(grew)}" if grew else "unchanged by size")
-        )
-        if grew:
-            sys.exit(1)
-    finally:
-        connection.close()
-        if sqlite_file is not None:
-            sqlite_file.unlink(missing_ok=True)
+        _exit_if_grew(_grew(small, large))
 
 
 if __name__ == "__main__":

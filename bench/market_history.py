@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-import warnings
 from datetime import UTC, timedelta
 from pathlib import Path
 
@@ -24,11 +23,13 @@ os.environ.setdefault("CAPSITE_API_USER_RATE", "100000/min")
 
 from market_page import (  # noqa: E402 - the bench folder is not a package
     _analyze,
-    _configure,
+    _bundled_market,
+    _exit_if_grew,
     _grew,
     _grow_to,
     _measure,
     _print_table,
+    django_bench,
 )
 
 URLS = [
@@ -68,29 +69,18 @@ def _timed_refresh(label: str, since=None) -> None:
 
 
 def main() -> None:
-    sqlite_file = _configure()
-    warnings.filterwarnings("ignore", message="No directory at")
+    with django_bench():
+        from django.db import connection
+        from django.test import Client
 
-    import django
+        from valuations.models import MarketSnapshot
+        from valuations.state import refresh_market_state
 
-    django.setup()
-
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-    from django.test import Client
-
-    from valuations.imports import load_bundled_market_data
-    from valuations.models import MarketSnapshot
-    from valuations.state import refresh_market_state
-
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    print(
-        f"market history bench on {connection.vendor} ({settings.DATABASES['default']['NAME']})"
-    )
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-        load_bundled_market_data()
+        print(
+            f"market history bench on {connection.vendor} "
+            f"({connection.settings_dict['NAME']})"
+        )
+        _bundled_market()
         _timed_refresh("of the bundled history")
         _analyze()
         client = Client()
@@ -107,13 +97,7 @@ def main() -> None:
         _analyze()
         large = [_measure(client, url) for url in URLS]
         _print_table("10,000 assets", large)
-    finally:
-        connection.close()
-        if sqlite_file is not None:
-            sqlite_file.unlink(missing_ok=True)
-    grown = _grew(small, large)
-    if grown:
-        sys.exit(f"query count grew with the assets: {grown}")
+        _exit_if_grew(_grew(small, large))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -162,6 +163,19 @@ def _analyze() -> None:
         cursor.execute("ANALYZE")
 
 
+def _bundled_market() -> dict[str, int]:
+    """Migrate the empty database and load the bundled market data (100 assets,
+    ~17,000 daily snapshots), then ANALYZE; return the import's counts."""
+    from django.core.management import call_command
+
+    from valuations.imports import load_bundled_market_data
+
+    call_command("migrate", verbosity=0, interactive=False)
+    loaded = load_bundled_market_data()
+    _analyze()
+    return loaded
+
+
 def _plain_static_files() -> None:
     """DEBUG off would want collectstatic's manifest; the plain storage needs none."""
     from django.conf import settings
@@ -219,6 +233,42 @@ def _measure(
     }
 
 
+@contextmanager
+def django_bench() -> Iterator[None]:
+    """Configure the database (``_configure``), start Django for in-process
+    requests through django.test.Client, and at the end close the connection
+    and delete a throwaway SQLite file."""
+    sqlite_file = _configure()
+    warnings.filterwarnings("ignore", message="No directory at")
+
+    import django
+
+    django.setup()
+
+    from django.conf import settings
+    from django.db import connection
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    _plain_static_files()
+    try:
+        yield
+    finally:
+        connection.close()
+        if sqlite_file is not None:
+            sqlite_file.unlink(missing_ok=True)
+
+
+def _exit_if_grew(grew: list[str], suffix: str = "") -> None:
+    """Say whether any query count changed with size; exit 1 if one did."""
+    print(
+        "\nquery counts "
+        + (f"GREW on {', '.join(grew)}" if grew else "unchanged by size")
+        + suffix
+    )
+    if grew:
+        sys.exit(1)
+
+
 def _grew(before: list[dict], after: list[dict]) -> list[str]:
     """The urls whose query count differs between two runs of ``_measure``."""
     return [
@@ -242,38 +292,22 @@ def _print_table(title: str, rows: list[dict[str, object]]) -> None:
 
 
 def main() -> None:
-    sqlite_file = _configure()
-    warnings.filterwarnings("ignore", message="No directory at")
+    with django_bench():
+        import django
+        from django.db import connection
+        from django.test import Client
 
-    import django
+        from valuations.models import Asset, MarketSnapshot
 
-    django.setup()
-
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-    from django.test import Client
-
-    from valuations.imports import load_bundled_market_data
-    from valuations.models import Asset, MarketSnapshot
-
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    _plain_static_files()
-
-    vendor = connection.vendor
-    print(
-        f"capsite bench on {vendor} ({connection.settings_dict['NAME']}), "
-        f"Django {django.get_version()}, {REQUESTS} requests after {WARMUP} warm-up"
-    )
-    started = time.perf_counter()
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-        migrated = time.perf_counter()
-        loaded = load_bundled_market_data()
-        _analyze()
         print(
-            f"migrate {migrated - started:.1f} s; bundled data "
-            f"{time.perf_counter() - migrated:.1f} s "
+            f"capsite bench on {connection.vendor} "
+            f"({connection.settings_dict['NAME']}), Django {django.get_version()}, "
+            f"{REQUESTS} requests after {WARMUP} warm-up"
+        )
+        started = time.perf_counter()
+        loaded = _bundled_market()
+        print(
+            f"migrate and bundled data {time.perf_counter() - started:.1f} s "
             f"({loaded['assets']} assets, {MarketSnapshot.objects.count():,} snapshots)"
         )
 
@@ -294,18 +328,9 @@ def main() -> None:
             f"{MarketSnapshot.objects.count():,} snapshots",
             after,
         )
-        changed = _grew(before, after)
-        print(
-            "\nquery counts "
-            + (f"GREW on {', '.join(changed)}" if changed else "unchanged by size")
-            + f"; total {time.perf_counter() - started:.0f} s"
+        _exit_if_grew(
+            _grew(before, after), f"; total {time.perf_counter() - started:.0f} s"
         )
-        if changed:
-            sys.exit(1)
-    finally:
-        connection.close()
-        if sqlite_file is not None:
-            sqlite_file.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

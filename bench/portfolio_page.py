@@ -17,7 +17,6 @@ from __future__ import annotations
 import random
 import sys
 import time
-import warnings
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
@@ -29,12 +28,13 @@ from market_page import (  # noqa: E402 - the bench folder is not a package
     REQUESTS,
     WARMUP,
     _analyze,
-    _configure,
+    _bundled_market,
+    _exit_if_grew,
     _generated_assets,
     _grew,
     _measure,
-    _plain_static_files,
     _print_table,
+    django_bench,
 )
 
 SEED = 20260430
@@ -189,36 +189,22 @@ def _portfolio(owner, name: str, assets: list, transactions: int):
 
 
 def main() -> None:
-    sqlite_file = _configure()
-    warnings.filterwarnings("ignore", message="No directory at")
+    with django_bench():
+        import django
+        from django.contrib.auth import get_user_model
+        from django.db import connection
+        from django.test import Client
 
-    import django
+        from portfolios.models import Holding, Transaction
+        from valuations.models import Asset, MarketSnapshot
 
-    django.setup()
-
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-    from django.db import connection
-    from django.test import Client
-
-    from portfolios.models import Holding, Transaction
-    from valuations.imports import load_bundled_market_data
-    from valuations.models import Asset, MarketSnapshot
-
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    _plain_static_files()
-
-    print(
-        f"capsite portfolio bench on {connection.vendor} "
-        f"({connection.settings_dict['NAME']}), Django {django.get_version()}, "
-        f"{REQUESTS} requests after {WARMUP} warm-up"
-    )
-    started = time.perf_counter()
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-        load_bundled_market_data()
-        _analyze()
+        print(
+            f"capsite portfolio bench on {connection.vendor} "
+            f"({connection.settings_dict['NAME']}), Django {django.get_version()}, "
+            f"{REQUESTS} requests after {WARMUP} warm-up"
+        )
+        started = time.perf_counter()
+        _bundled_market()
         print(
             f"migrate and bundled data {time.perf_counter() - started:.1f} s "
             f"({Asset.objects.count()} assets, "
@@ -255,18 +241,9 @@ def main() -> None:
             "transactions",
             after,
         )
-        changed = _grew(before, after)
-        print(
-            "\nquery counts "
-            + (f"GREW on {', '.join(changed)}" if changed else "unchanged by size")
-            + f"; total {time.perf_counter() - started:.0f} s"
+        _exit_if_grew(
+            _grew(before, after), f"; total {time.perf_counter() - started:.0f} s"
         )
-        if changed:
-            sys.exit(1)
-    finally:
-        connection.close()
-        if sqlite_file is not None:
-            sqlite_file.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

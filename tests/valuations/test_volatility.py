@@ -18,6 +18,7 @@ from valuations.models import (
     Asset,
     AssetVolatility,
     CategoryRank,
+    MarketIndexDay,
     MarketSnapshot,
     TierVolatility,
 )
@@ -209,8 +210,6 @@ def test_tier_index_of_two_assets_weights_by_the_previous_days_caps():
     assert large.returns == 1
     assert large.assets == 2
     assert large.volatility is None  # one return < 15
-    from valuations.models import MarketIndexDay
-
     day2 = MarketIndexDay.objects.get(day=FIRST + timedelta(days=1))
     assert day2.large.quantize(D("1e-12")) == (1 + D("1.25") / 35).quantize(D("1e-12"))
 
